@@ -1,0 +1,52 @@
+"""The ``arcloop`` command. Each sub-command lives in its own module with a ``register`` function."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from arcloop.errors import ArcloopError
+
+app = typer.Typer(
+    name="arcloop",
+    help="Closed-loop materials discovery: campaigns, policies, oracles, and the bias the loop builds up.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+# Imported lazily by name so that `arcloop data info` does not pay for torch, Prefect or MLflow.
+COMMAND_MODULES: tuple[str, ...] = (
+    "data",
+    "model",
+    "design",
+    "oracles",
+    "policies",
+    "campaign",
+    "benchmark",
+)
+
+for _module in COMMAND_MODULES:
+    try:
+        importlib.import_module(f"arcloop.cli.{_module}").register(app)
+    except ModuleNotFoundError as error:
+        if error.name != f"arcloop.cli.{_module}":
+            raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; user mistakes print one line to stderr and exit with status 2."""
+    try:
+        app(args=argv, prog_name="arcloop", standalone_mode=True)
+    except ArcloopError as error:
+        typer.echo(f"error: {error}", err=True)
+        return 2
+    except SystemExit as done:
+        return int(done.code or 0) if not isinstance(done.code, str) else 1
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""Compositions, descriptors and element families: numpy in, numpy out."""
+
+from arcloop.materials.composition import (
+    N_ELEMENTS,
+    format_formula,
+    integer_percentages,
+    parse_formula,
+    project_to_simplex,
+    validate_compositions,
+)
+from arcloop.materials.descriptors import descriptor_matrix, descriptors
+from arcloop.materials.families import FAMILIES, FAMILY_NAMES, dominant_family, families, n_elements
+
+__all__ = [
+    "FAMILIES",
+    "FAMILY_NAMES",
+    "N_ELEMENTS",
+    "descriptor_matrix",
+    "descriptors",
+    "dominant_family",
+    "families",
+    "format_formula",
+    "integer_percentages",
+    "n_elements",
+    "parse_formula",
+    "project_to_simplex",
+    "validate_compositions",
+]

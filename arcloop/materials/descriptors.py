@@ -1,0 +1,72 @@
+"""The eight engineered descriptors (Yan et al. 2021), vectorised over compositions.
+
+Definitions are those of the packaged data README; they reproduce the dataset's columns.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from scipy.special import xlogy
+
+from arcloop.data import DESCRIPTOR_COLUMNS, ELEMENTS, load_element_properties, mixing_enthalpy_matrix
+from arcloop.materials.composition import validate_compositions
+
+GAS_CONSTANT = 8.314  # J/(mol K), the value the dataset was built with
+
+# s+d valence electron count (Guo et al. 2011 convention). The dataset's `vac` counts the 4f
+# shell for Hf/Ta/W/Re/Os/Ir/Pt/Au, so the VEC phase rule needs its own table.
+VEC_SD: dict[str, float] = {
+    "Fe": 8, "Ni": 10, "Cr": 6, "Co": 9, "Al": 3, "Ti": 4, "Cu": 11, "Mo": 6, "V": 5, "Nb": 5,
+    "Mn": 7, "Zr": 4, "Ta": 5, "W": 6, "Hf": 4, "Si": 4, "Rh": 9, "Ru": 8, "Re": 7, "Os": 8,
+    "Pt": 10, "Pd": 10, "Ir": 9, "Mg": 2, "Ag": 11, "Zn": 12, "Sn": 14, "Au": 11, "Li": 1, "Sc": 3,
+}  # fmt: skip
+
+EXTRA_COLUMNS: tuple[str, ...] = ("omega", "vec_sd")
+
+
+@lru_cache(maxsize=1)
+def _element_arrays() -> dict[str, np.ndarray]:
+    table = load_element_properties(ELEMENTS)
+    arrays = {column: table[column].to_numpy(dtype=np.float64) for column in table.columns}
+    arrays["vec_sd"] = np.array([VEC_SD[symbol] for symbol in ELEMENTS], dtype=np.float64)
+    arrays["h_mix"] = mixing_enthalpy_matrix()
+    return arrays
+
+
+def descriptor_matrix(X: np.ndarray, validate: bool = True) -> np.ndarray:
+    """The (n, 8) descriptor matrix in :data:`DESCRIPTOR_COLUMNS` order (the head's input)."""
+    return _compute(X, validate)[:, : len(DESCRIPTOR_COLUMNS)]
+
+
+def descriptors(X: np.ndarray, validate: bool = True) -> pd.DataFrame:
+    """Descriptors of (n, 30) compositions as a DataFrame.
+
+    Columns: ``k vm tm vac delta delta_chi delta_s_mix delta_h_mix`` (the dataset's eight),
+    then ``omega`` (Yang–Zhang Ω = T_m ΔS_mix / |ΔH_mix|, +inf where ΔH_mix = 0) and
+    ``vec_sd`` (s+d valence electron concentration). Units: k GPa, vm cm³/mol, tm K,
+    delta %, delta_s_mix J/(mol K), delta_h_mix kJ/mol.
+    """
+    return pd.DataFrame(_compute(X, validate), columns=[*DESCRIPTOR_COLUMNS, *EXTRA_COLUMNS])
+
+
+def _compute(X: np.ndarray, validate: bool) -> np.ndarray:
+    c = validate_compositions(X) if validate else np.asarray(X, dtype=np.float64)
+    e = _element_arrays()
+    out = np.empty((c.shape[0], len(DESCRIPTOR_COLUMNS) + len(EXTRA_COLUMNS)))
+    linear = c @ np.stack([e["k"], e["vm"], e["tm"], e["vac"], e["ar"], e["chi"], e["vec_sd"]], axis=1)
+    out[:, 0:4] = linear[:, 0:4]
+    mean_radius, mean_chi = linear[:, 4:5], linear[:, 5:6]
+    out[:, 4] = 100.0 * np.sqrt(np.einsum("ni,ni->n", c, (1.0 - e["ar"] / mean_radius) ** 2))
+    out[:, 5] = np.sqrt(np.einsum("ni,ni->n", c, (e["chi"] - mean_chi) ** 2))
+    # xlogy gives 0 * log 0 = 0 exactly: absent elements contribute nothing, with no epsilon.
+    out[:, 6] = -GAS_CONSTANT * xlogy(c, c).sum(axis=1)
+    # Σ_{i<j} 4 c_i c_j H_ij = 2 cᵀHc, as H is symmetric with a zero diagonal.
+    out[:, 7] = 2.0 * np.einsum("ni,ni->n", c @ e["h_mix"], c)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[:, 8] = out[:, 2] * out[:, 6] / np.abs(1000.0 * out[:, 7])
+    out[:, 8] = np.where(out[:, 7] == 0.0, np.inf, out[:, 8])
+    out[:, 9] = linear[:, 6]
+    return out
