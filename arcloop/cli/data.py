@@ -39,8 +39,11 @@ def info(as_json: bool = typer.Option(False, "--json", help="Print one JSON obje
         f"{summary['n_alloys']} alloys: {summary['n_single_phase']} single phase, "
         f"{summary['n_multi_phase']} multiple phases"
     )
-    typer.echo("by number of elements: " + ", ".join(f"{k}: {v}" for k, v in summary["by_n_elements"].items()))
-    typer.echo("by dominant family: " + ", ".join(f"{k}: {v}" for k, v in summary["by_dominant_family"].items()))
+    for title, key in (
+        ("by number of elements", "by_n_elements"),
+        ("by dominant family", "by_dominant_family"),
+    ):
+        typer.echo(f"{title}: " + ", ".join(f"{k}: {v}" for k, v in summary[key].items()))
     typer.echo("elements: " + " ".join(summary["elements"]))
     typer.echo(f"source: {summary['source']}")
 
