@@ -7,6 +7,6 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$root/scripts/setup.sh"
 cd "$root"
 arcloop data info
-arcloop campaign --config "$root/examples/demo.yaml" "$@"
+arcloop campaign --config "$root/examples/demo.yaml" --state-dir "arcloop-state/demo-$(date +%Y%m%d-%H%M%S)" "$@"
 echo
 echo "Open the MLflow UI on this run:  $(dirname "$(command -v arcloop)")/arcloop ui   (then http://127.0.0.1:5000)"

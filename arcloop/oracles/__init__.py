@@ -1,0 +1,88 @@
+"""Pluggable oracles: the simulated laboratory that labels proposed alloys.
+
+``label(compositions, rng=None, latent=None) -> LabelBatch``; built-ins ``rules``, ``emulator``,
+``lookup``, ``synthetic``; wrappers ``noisy``, ``flaky``, ``slow``, ``costly``,
+``selection_biased``; third-party oracles through the entry-point group ``arcloop.oracles``.
+"""
+
+from arcloop.oracles.base import (
+    ABSTAINED,
+    DEFAULT_COST_PER_LABEL,
+    DROPPED,
+    FAILED,
+    OK,
+    STATUSES,
+    BaseOracle,
+    LabelBatch,
+    Oracle,
+    OracleError,
+    OracleFailure,
+    OracleTimeout,
+    agreement,
+)
+from arcloop.oracles.config import (
+    OracleConfig,
+    WrapperConfig,
+    build_oracle,
+    format_validation_error,
+    parse_oracle_config,
+)
+from arcloop.oracles.emulator import EmulatorOracle, emulator_cross_validation, fitted_emulator
+from arcloop.oracles.lookup import LookupOracle
+from arcloop.oracles.params import validated_init
+from arcloop.oracles.registry import (
+    BUILTIN_ORACLES,
+    ENTRY_POINT_GROUP,
+    available,
+    describe,
+    get,
+    list_oracles,
+    list_wrappers,
+    wrap,
+)
+from arcloop.oracles.rules import RulesOracle
+from arcloop.oracles.synthetic import SyntheticOracle
+from arcloop.oracles.wrappers import WRAPPERS, Costly, Flaky, Noisy, SelectionBiased, Slow, Wrapper
+
+__all__ = [
+    "ABSTAINED",
+    "BUILTIN_ORACLES",
+    "DEFAULT_COST_PER_LABEL",
+    "DROPPED",
+    "ENTRY_POINT_GROUP",
+    "FAILED",
+    "OK",
+    "STATUSES",
+    "WRAPPERS",
+    "BaseOracle",
+    "Costly",
+    "EmulatorOracle",
+    "Flaky",
+    "LabelBatch",
+    "LookupOracle",
+    "Noisy",
+    "Oracle",
+    "OracleConfig",
+    "OracleError",
+    "OracleFailure",
+    "OracleTimeout",
+    "RulesOracle",
+    "SelectionBiased",
+    "Slow",
+    "SyntheticOracle",
+    "Wrapper",
+    "WrapperConfig",
+    "agreement",
+    "available",
+    "build_oracle",
+    "describe",
+    "emulator_cross_validation",
+    "fitted_emulator",
+    "format_validation_error",
+    "get",
+    "list_oracles",
+    "list_wrappers",
+    "parse_oracle_config",
+    "validated_init",
+    "wrap",
+]

@@ -1,0 +1,111 @@
+"""The benchmark report: summary table (CSV, Markdown, records), trajectories and trade-off figures."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from arcloop.report.figures import bias_vs_discovery, trajectories
+from arcloop.report.summary import GROUP, REPORT_METRICS, campaign_values, long_table, summary_table
+
+__all__ = ["REPORT_METRICS", "Report", "build_report", "long_table", "summary_table"]
+
+MARKDOWN_COLUMNS = (
+    ("discovery/hits_cumulative.final", "hits (final)"),
+    ("ef_vs_random", "EF vs random"),
+    ("af_vs_random", "AF vs random"),
+    ("bias/isoscore.final", "IsoScore"),
+    ("bias/family_js_divergence.final", "family JS"),
+    ("diversity/vendi_explored.final", "Vendi (explored)"),
+)
+
+
+@dataclass(frozen=True)
+class Report:
+    files: list[Path]
+    records: list[dict[str, Any]]
+    n_failed: int
+
+
+def _cell(record: dict[str, Any], column: str) -> str:
+    if column.endswith("_vs_random"):
+        median, iqr = record[f"{column}.median"], record[f"{column}.iqr"]
+        return "–" if math.isnan(median) else f"{median:.2f} (IQR {iqr:.2f})"
+    mean, half = record[f"{column}_mean"], record[f"{column}_ci95"]
+    if math.isnan(mean):
+        return "–"
+    return f"{mean:.3g}" + ("" if math.isnan(half) else f" ± {half:.2g}")
+
+
+def markdown(
+    table: pd.DataFrame, failed: Sequence[dict[str, Any]], title: str, figures: Sequence[Path]
+) -> str:
+    header = ["policy", "oracle", "scenario", "seeds", "failed", *(name for _, name in MARKDOWN_COLUMNS)]
+    lines = [
+        f"# Benchmark: {title}",
+        "",
+        "Mean ± 95 % CI over seeds; EF/AF against `random` with the same oracle, scenario and seed "
+        "(median and interquartile range over seeds).",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for record in table.to_dict("records"):
+        cells = [
+            record["policy"],
+            record["oracle"],
+            record["scenario"],
+            str(record["n_seeds"]),
+            str(record["n_failed"]),
+        ]
+        cells += [_cell(record, column) for column, _ in MARKDOWN_COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    if failed:
+        lines += ["", "## Failed campaigns", ""]
+        lines += [
+            f"- {o['policy']} / {o['oracle']} / {o['scenario']} / seed {o['seed']}: {o['error']}"
+            for o in failed
+        ]
+    lines += ["", "## Figures", ""] + [f"![{path.stem}]({path.name})" for path in figures]
+    return "\n".join(lines) + "\n"
+
+
+def build_report(outcomes: Sequence[dict[str, Any]], folder: Path, title: str) -> Report:
+    """Write the report files into ``folder`` and return them with the summary records."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    table = summary_table(outcomes)
+    long = long_table(outcomes)
+    per_campaign = pd.DataFrame(
+        [
+            {**{key: o[key] for key in (*GROUP, "seed", "status", "error")}, **campaign_values(o)}
+            for o in outcomes
+        ]
+    )
+    figures = []
+    for (oracle, scenario), rows in long.groupby(["oracle", "scenario"], sort=True):
+        figures.append(
+            trajectories(rows, folder / f"trajectories-{oracle}-{scenario}.png", f"{oracle} / {scenario}")
+        )
+    ok_campaigns = per_campaign[per_campaign["status"] == "ok"]
+    if len(ok_campaigns):
+        figures.append(bias_vs_discovery(ok_campaigns, folder / "bias_vs_discovery.png", title))
+    failed = [o for o in outcomes if o["status"] != "ok"]
+    files = [
+        folder / "summary.csv",
+        folder / "campaigns.csv",
+        folder / "trajectories.csv",
+        folder / "summary.md",
+    ]
+    table.to_csv(files[0], index=False)
+    per_campaign.to_csv(files[1], index=False)
+    long.to_csv(files[2], index=False)
+    files[3].write_text(markdown(table, failed, title, figures))
+    records = json.loads(table.to_json(orient="records"))
+    return Report(files=[*files, *figures], records=records, n_failed=len(failed))

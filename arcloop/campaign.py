@@ -1,0 +1,288 @@
+"""One campaign, independent of the orchestrator: preflight, start or resume, the loop, finish.
+
+The loop calls its steps through a :class:`StepExecutor`. The campaign flow passes one whose steps
+are Prefect tasks (retries, UI timeline); a benchmark runs whole campaigns inside single tasks and
+passes :class:`DirectExecutor`, whose oracle retries are a plain loop with the same semantics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from arcloop import __version__, steps, tracking
+from arcloop.config import CampaignConfig, dump_yaml, validated
+from arcloop.errors import ArcloopError
+from arcloop.materials import parse_formula
+from arcloop.models import SSVAE
+from arcloop.oracles import LabelBatch, OracleError
+from arcloop.state import CampaignState, config_path, latest_checkpoint, load_checkpoint, save_checkpoint
+from arcloop.tracking.figures import latent_map, metric_trajectories
+
+LOGGED_FILE = "logged_step"
+SUMMARY_GROUPS = ("discovery/", "bias/", "diversity/")
+Notify = Callable[[dict[str, Any]], None]
+
+
+class StepExecutor(Protocol):
+    """How the loop's steps are run (directly, or as Prefect tasks)."""
+
+    def train(self, setup: steps.CampaignSetup, state: CampaignState, model: SSVAE | None) -> SSVAE: ...
+    def propose(self, setup: steps.CampaignSetup, state: CampaignState, model: SSVAE) -> steps.Proposal: ...
+    def label(
+        self, setup: steps.CampaignSetup, proposal: steps.Proposal, iteration: int, state_dir: Path
+    ) -> tuple[LabelBatch, int]: ...
+    def measure(
+        self,
+        setup: steps.CampaignSetup,
+        state: CampaignState,
+        model: SSVAE,
+        proposal: steps.Proposal,
+        labels: LabelBatch,
+        attempts: int,
+    ) -> tuple[CampaignState, dict[str, float]]: ...
+    def checkpoint(self, state_dir: Path, state: CampaignState, model: SSVAE | None) -> Path: ...
+    def log(self, uri: str, run_id: str, metrics: dict[str, float], step: int) -> int: ...
+
+
+def label_once(
+    setup: steps.CampaignSetup, proposal: steps.Proposal, iteration: int, attempt: int, state_dir: Path
+) -> LabelBatch:
+    """One journalled oracle call: every call, failed or not, leaves a line in ``oracle_calls.jsonl``."""
+    start = time.perf_counter()
+    try:
+        labels = steps.label(setup, proposal, iteration, attempt)
+    except OracleError as error:
+        outcome, seconds = type(error).__name__, time.perf_counter() - start
+        steps.journal_oracle_call(state_dir, iteration, attempt, len(proposal.batch), outcome, seconds)
+        raise
+    seconds = time.perf_counter() - start
+    steps.journal_oracle_call(state_dir, iteration, attempt, len(proposal.batch), "ok", seconds)
+    return labels
+
+
+class DirectExecutor:
+    """Steps as plain calls; an oracle fault is retried up to ``retries`` times, each with a fresh draw."""
+
+    def __init__(self, retries: int) -> None:
+        self.retries = retries
+
+    def train(self, setup: steps.CampaignSetup, state: CampaignState, model: SSVAE | None) -> SSVAE:
+        return steps.train(setup, state, model)
+
+    def propose(self, setup: steps.CampaignSetup, state: CampaignState, model: SSVAE) -> steps.Proposal:
+        return steps.propose(setup, state, model)
+
+    def label(
+        self, setup: steps.CampaignSetup, proposal: steps.Proposal, iteration: int, state_dir: Path
+    ) -> tuple[LabelBatch, int]:
+        for attempt in range(1, self.retries + 2):
+            try:
+                return label_once(setup, proposal, iteration, attempt, state_dir), attempt
+            except OracleError:
+                if attempt > self.retries:
+                    raise
+        raise AssertionError("unreachable")
+
+    def measure(
+        self,
+        setup: steps.CampaignSetup,
+        state: CampaignState,
+        model: SSVAE,
+        proposal: steps.Proposal,
+        labels: LabelBatch,
+        attempts: int,
+    ) -> tuple[CampaignState, dict[str, float]]:
+        return steps.measure(setup, state, model, proposal, labels, attempts)
+
+    def checkpoint(self, state_dir: Path, state: CampaignState, model: SSVAE | None) -> Path:
+        return save_checkpoint(state_dir, state, save_model=model.save if model is not None else None)
+
+    def log(self, uri: str, run_id: str, metrics: dict[str, float], step: int) -> int:
+        return tracking.log_metrics(uri, run_id, metrics, step)
+
+
+def resolved(config: CampaignConfig) -> CampaignConfig:
+    """Absolute store and state paths, so that threads, processes and workers agree on them."""
+    return config.model_copy(
+        update={
+            "tracking": config.tracking.model_copy(update={"uri": tracking.resolve_uri(config.tracking.uri)}),
+            "state_dir": Path(config.state_dir).resolve(),
+        }
+    )
+
+
+def preflight(
+    config: dict[str, Any] | CampaignConfig, resume: bool
+) -> tuple[CampaignConfig, steps.CampaignSetup]:
+    """Every check that can fail on a user mistake, before the first oracle call (one-line errors)."""
+    campaign = resolved(config if isinstance(config, CampaignConfig) else validated(CampaignConfig, config))
+    tracking.check_reachable(campaign.tracking.uri)
+    setup = steps.prepare(campaign)
+    has_checkpoint = latest_checkpoint(campaign.state_dir) is not None
+    if resume and not has_checkpoint:
+        raise ArcloopError(f"state dir {campaign.state_dir}: no checkpoint to resume; drop --resume to start")
+    if not resume and has_checkpoint:
+        raise ArcloopError(
+            f"state dir {campaign.state_dir} already holds a campaign; "
+            "add --resume to continue it or choose another --state-dir"
+        )
+    return campaign, setup
+
+
+def run_tags(config: CampaignConfig) -> dict[str, str]:
+    selection_biased = any(wrapper.name == "selection_biased" for wrapper in config.oracle.wrappers)
+    return {
+        "policy": config.policy.name,
+        "oracle": config.oracle.name,
+        "source": config.candidates.source,
+        "scenario": config.scenario.kind + ("+selection_bias" if selection_biased else ""),
+        "seed": str(config.seed),
+        "arcloop_version": __version__,
+    }
+
+
+def _read_logged_step(state_dir: Path) -> int:
+    path = Path(state_dir) / LOGGED_FILE
+    return int(path.read_text()) if path.is_file() else -1
+
+
+def _write_logged_step(state_dir: Path, step: int) -> None:
+    staging = Path(state_dir) / f".{LOGGED_FILE}.tmp"
+    staging.write_text(str(step))
+    os.replace(staging, Path(state_dir) / LOGGED_FILE)
+
+
+def start_or_resume(
+    config: CampaignConfig,
+    setup: steps.CampaignSetup,
+    resume: bool,
+    parent_run_id: str | None = None,
+    extra_tags: dict[str, str] | None = None,
+) -> tuple[CampaignState, SSVAE | None]:
+    """The state to continue from: a fresh campaign (new MLflow run, checkpoint 0) or the last checkpoint."""
+    state_dir = Path(config.state_dir)
+    uri = config.tracking.uri
+    if resume:
+        state, model_path = load_checkpoint(state_dir)
+        if state.fingerprint != config.fingerprint():
+            raise ArcloopError(
+                f"state dir {state_dir}: its checkpoint was made with a different config; "
+                "resume with the same config (arcloop resume STATE_DIR) or use a new --state-dir"
+            )
+        if not state.mlflow_run_id or not tracking.run_exists(uri, state.mlflow_run_id):
+            raise ArcloopError(
+                f"tracking uri {uri!r} does not hold run {state.mlflow_run_id}; "
+                "resume with the store the campaign used"
+            )
+        tracking.mark_running(uri, state.mlflow_run_id)
+        # Metrics of finished iterations whose logging the crash cut off.
+        for step in range(_read_logged_step(state_dir) + 1, state.iteration):
+            tracking.log_metrics(uri, state.mlflow_run_id, state.metrics[step], step)
+            _write_logged_step(state_dir, step)
+        return state, SSVAE.load(model_path) if model_path else None
+    state_dir.mkdir(parents=True, exist_ok=True)
+    config_path(state_dir).write_text(dump_yaml(config))
+    run_id = tracking.start_run(
+        uri,
+        config.tracking.experiment,
+        config.run_name,
+        tags={**run_tags(config), **(extra_tags or {})},
+        params=config.flat(),
+        parent_run_id=parent_run_id,
+    )
+    tracking.log_artifacts(uri, run_id, [config_path(state_dir)])
+    state = replace(steps.initial_state(setup), mlflow_run_id=run_id)
+    save_checkpoint(state_dir, state)
+    return state, None
+
+
+def finish(config: CampaignConfig, setup: steps.CampaignSetup, state: CampaignState, model: SSVAE) -> None:
+    """Artifacts of a finished campaign: history table, latent map, trajectories, final model."""
+    uri, run_id = config.tracking.uri, state.mlflow_run_id
+    assert run_id is not None
+    with tempfile.TemporaryDirectory(prefix="arcloop-artifacts-") as folder:
+        out = Path(folder)
+        history = pd.DataFrame(state.history)
+        history.to_csv(out / "history.csv", index=False)
+        pool_z = model.encode(setup.pool_X[setup.loop_rows])
+        # Proposals in the final model's latent space, from their 1 at.% formulas.
+        proposal_z = (
+            model.encode(np.stack([parse_formula(formula) for formula in history["formula"]]))
+            if len(history)
+            else pool_z[:0]
+        )
+        latent_map(
+            out / "latent_map.png",
+            pool_z,
+            proposal_z,
+            history["iteration"].to_numpy() if len(history) else np.zeros(0),
+            history["label"].to_numpy() if len(history) else np.zeros(0),
+            title=f"{config.run_name}: final latent space",
+        )
+        metric_trajectories(out / "metric_trajectories.png", state.metrics)
+        (out / "final_metrics.json").write_text(json.dumps(state.metrics[-1] if state.metrics else {}))
+        model.save(out / "model.pt")
+        tracking.log_artifacts(uri, run_id, [out / "history.csv", out / "final_metrics.json"])
+        tracking.log_artifacts(
+            uri, run_id, [out / "latent_map.png", out / "metric_trajectories.png"], "figures"
+        )
+        tracking.log_artifacts(uri, run_id, [out / "model.pt"], "model")
+
+
+def summary(config: CampaignConfig, state: CampaignState) -> dict[str, Any]:
+    final = state.metrics[-1] if state.metrics else {}
+    return {
+        "mlflow_run_id": state.mlflow_run_id,
+        "state_dir": str(Path(config.state_dir).resolve()),
+        "iterations": state.iteration,
+        "labels_used": len(state.hit_sequence),
+        "oracle_calls": state.oracle_calls,
+        "history_sha256": steps.history_digest(state),
+        **{key: value for key, value in final.items() if key.startswith(SUMMARY_GROUPS)},
+    }
+
+
+def drive(
+    campaign: CampaignConfig,
+    setup: steps.CampaignSetup,
+    executor: StepExecutor,
+    resume: bool = False,
+    parent_run_id: str | None = None,
+    notify: Notify | None = None,
+    extra_tags: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The loop of DESIGN.md, checkpointed after every labelled batch, tracked in one MLflow run."""
+    uri = campaign.tracking.uri
+    state, model = start_or_resume(campaign, setup, resume, parent_run_id, extra_tags)
+    run_id = state.mlflow_run_id
+    assert run_id is not None
+    try:
+        while state.iteration < campaign.iterations:
+            iteration = state.iteration
+            model = executor.train(setup, state, model)
+            proposal = executor.propose(setup, state, model)
+            labels, attempts = executor.label(setup, proposal, iteration, campaign.state_dir)
+            state, metrics = executor.measure(setup, state, model, proposal, labels, attempts)
+            executor.checkpoint(campaign.state_dir, state, model)
+            executor.log(uri, run_id, metrics, iteration)
+            _write_logged_step(campaign.state_dir, iteration)
+            if notify is not None:
+                notify({"iteration": iteration, "iterations": campaign.iterations, "metrics": metrics})
+        if model is None:
+            model = executor.train(setup, state, None)
+        finish(campaign, setup, state, model)
+    except BaseException:
+        tracking.end_run(uri, run_id, status="FAILED")
+        raise
+    tracking.end_run(uri, run_id, status="FINISHED")
+    return summary(campaign, state)

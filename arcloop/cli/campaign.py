@@ -1,0 +1,128 @@
+"""``arcloop campaign`` and ``arcloop resume``: run one active-learning campaign."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from arcloop.errors import ArcloopError
+
+PROGRESS_FIGURES = (
+    ("hits", "discovery/hits_cumulative", "{:.0f}"),
+    ("EF", "discovery/enhancement_factor", "{:.2f}"),
+    ("IsoScore", "bias/isoscore", "{:.2f}"),
+    ("dir.H", "bias/direction_entropy", "{:.2f}"),
+    ("Vendi", "diversity/vendi_explored", "{:.1f}"),
+)
+
+
+def _figures(metrics: dict[str, float]) -> str:
+    parts = []
+    for label, key, pattern in PROGRESS_FIGURES:
+        value = metrics.get(key)
+        if value is not None and math.isfinite(value):
+            parts.append(f"{label} {pattern.format(value)}")
+    return "  ".join(parts)
+
+
+def run_with_progress(config: Any, resume: bool, show_progress: bool) -> dict[str, Any]:
+    """Run the campaign flow with a rich progress bar on stderr (none with --json)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from arcloop.flows.campaign import add_progress_listener, run_campaign
+    from arcloop.tasks.settings import drain_events
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[figures]}"),
+        console=Console(stderr=True),
+        disable=not show_progress,
+    )
+    bar = progress.add_task("campaign", total=config.iterations, figures="starting Prefect…")
+
+    def on_iteration(event: dict[str, Any]) -> None:
+        progress.update(bar, completed=event["iteration"] + 1, figures=_figures(event["metrics"]))
+
+    remove = add_progress_listener(on_iteration)
+    try:
+        with progress:
+            return run_campaign(config, resume=resume)
+    finally:
+        remove()
+        drain_events()
+
+
+def _print_summary(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(result, default=float))
+        return
+    typer.echo(
+        f"MLflow run {result['mlflow_run_id']}: {result['iterations']} iterations, "
+        f"{result['labels_used']} labels, {result['oracle_calls']} oracle calls"
+    )
+    for key, value in result.items():
+        if "/" in key:
+            typer.echo(f"  {key:34s} {value:.4g}")
+    typer.echo(f"state: {result['state_dir']}   (resume with: arcloop resume {result['state_dir']})")
+
+
+def campaign(
+    config: Path | None = typer.Option(None, "--config", "-c", help="YAML CampaignConfig", exists=False),
+    policy: str | None = typer.Option(None, help="policy name (arcloop policies list)"),
+    oracle: str | None = typer.Option(None, help="oracle name (arcloop oracles list)"),
+    source: str | None = typer.Option(None, help="candidate source: latent or pool"),
+    iterations: int | None = typer.Option(None, help="number of iterations"),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="labels per iteration"),
+    seed: int | None = typer.Option(None, help="campaign seed"),
+    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking URI"),
+    experiment: str | None = typer.Option(None, help="MLflow experiment name"),
+    state_dir: Path | None = typer.Option(None, "--state-dir", help="checkpoint folder"),
+    resume: bool = typer.Option(False, "--resume", help="continue the campaign in --state-dir"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object at the end"),
+) -> None:
+    """Run an active-learning campaign: train, propose, label, measure, checkpoint, log."""
+    from arcloop.config import load_campaign_config, read_yaml
+
+    base = read_yaml(config) if config else {}
+    overrides: dict[str, Any] = {
+        "candidates.source": source,
+        "iterations": iterations,
+        "batch_size": batch_size,
+        "seed": seed,
+        "tracking.uri": tracking_uri,
+        "tracking.experiment": experiment,
+        "state_dir": str(state_dir) if state_dir else None,
+    }
+    # A different policy or oracle on the command line replaces the file's one with its defaults.
+    for key, name in (("policy", policy), ("oracle", oracle)):
+        if name is not None and (base.get(key) or {}).get("name") != name:
+            overrides[key] = {"name": name}
+    campaign_config = load_campaign_config(config, overrides)
+    _print_summary(run_with_progress(campaign_config, resume, show_progress=not as_json), as_json)
+
+
+def resume_campaign(
+    state_dir: Path = typer.Argument(..., help="the campaign's --state-dir"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object at the end"),
+) -> None:
+    """Continue a stopped or crashed campaign from its last checkpoint, in the same MLflow run."""
+    from arcloop.config import load_campaign_config
+    from arcloop.state import config_path
+
+    if not config_path(state_dir).is_file():
+        raise ArcloopError(f"state dir {state_dir}: no config.yaml; is this a campaign's --state-dir?")
+    campaign_config = load_campaign_config(config_path(state_dir), {"state_dir": str(state_dir)})
+    _print_summary(run_with_progress(campaign_config, True, show_progress=not as_json), as_json)
+
+
+def register(root: typer.Typer) -> None:
+    root.command("campaign")(campaign)
+    root.command("resume")(resume_campaign)

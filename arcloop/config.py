@@ -1,0 +1,262 @@
+"""Pydantic models for every configuration, loadable from YAML, with one-line errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from arcloop.errors import ArcloopError
+from arcloop.materials import FAMILY_NAMES
+from arcloop.oracles import OracleConfig
+from arcloop.policies import CandidateConfig, PolicyConfig
+
+
+def format_validation_error(error: ValidationError, prefix: str = "") -> str:
+    """The first problem of a pydantic error as one line: ``field.path: message (got value)``."""
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"] if not str(part).startswith("function-"))
+    location = f"{prefix}.{location}" if prefix and location else (prefix or location or "config")
+    message = first["msg"].removeprefix("Value error, ")
+    got = first.get("input")
+    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    more = len(error.errors()) - 1
+    return f"{location}: {message}{shown}" + (f"; and {more} more problem(s)" if more else "")
+
+
+def validated(model: type[BaseModel], data: Any, prefix: str = "") -> Any:
+    """``model.model_validate(data)`` with a one-line :class:`ArcloopError` instead of a traceback."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ArcloopError(format_validation_error(error, prefix)) from None
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ScenarioConfig(StrictModel):
+    """Where the bias enters: the initial labelled set (the oracle's selection bias is a wrapper)."""
+
+    kind: Literal["random", "family"] = Field(
+        "random", description="random: n_initial alloys drawn uniformly; family: only from `family`"
+    )
+    n_initial: int = Field(64, ge=2, description="size of the initial labelled set (real labels)")
+    family: str = Field("3d", description=f"element family of a `family` scenario: {', '.join(FAMILY_NAMES)}")
+    holdout_fraction: float = Field(
+        0.1, ge=0.0, lt=0.5, description="dataset share kept out of the loop for model metrics"
+    )
+
+    @field_validator("family")
+    @classmethod
+    def _known_family(cls, value: str) -> str:
+        if value not in FAMILY_NAMES:
+            raise ValueError(f"unknown family {value!r}; choose one of {', '.join(FAMILY_NAMES)}")
+        return value
+
+
+class TargetConfig(StrictModel):
+    """What counts as a discovery: a single-phase label, optionally with at least m elements."""
+
+    min_elements: int | None = Field(None, ge=1, le=30)
+    element_threshold: float = Field(0.005, gt=0.0, lt=1.0)
+
+
+class TrackingConfig(StrictModel):
+    uri: str = Field("sqlite:///mlruns.db", description="MLflow tracking URI")
+    experiment: str = Field("arcloop", min_length=1)
+
+
+class OracleRetryConfig(StrictModel):
+    retries: int = Field(3, ge=0, le=100, description="Prefect retries of a failed oracle call")
+    timeout_seconds: float = Field(120.0, gt=0, description="an oracle call longer than this fails")
+
+
+class ModelConfig(BaseModel):
+    """Keyword arguments of :class:`arcloop.models.SSVAE` (checked against its signature at set-up)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class CampaignConfig(StrictModel):
+    """One active-learning campaign. Everything a run needs; the seed makes it reproducible."""
+
+    name: str | None = Field(None, description="run name; default policy-oracle-seed")
+    seed: int = Field(0, ge=0)
+    iterations: int = Field(10, ge=1, le=10_000)
+    batch_size: int = Field(16, ge=1, le=10_000)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    candidates: CandidateConfig = Field(default_factory=CandidateConfig)
+    policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="uncertainty"))
+    oracle: OracleConfig = Field(default_factory=lambda: OracleConfig(name="rules"))
+    scenario: ScenarioConfig = Field(default_factory=ScenarioConfig)
+    target: TargetConfig = Field(default_factory=TargetConfig)
+    oracle_calls: OracleRetryConfig = Field(default_factory=OracleRetryConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    state_dir: Path = Field(Path("arcloop-state"), description="checkpoints for --resume")
+
+    @property
+    def run_name(self) -> str:
+        return self.name or f"{self.policy.name}-{self.oracle.name}-seed{self.seed}"
+
+    def fingerprint(self) -> str:
+        """Hash of what determines the campaign's history (not iterations, tracking, or paths)."""
+        data = self.model_dump(mode="json", exclude={"iterations", "tracking", "state_dir", "name"})
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+    def flat(self) -> dict[str, Any]:
+        """The config as flat ``a.b.c -> value`` pairs (MLflow params)."""
+        return flatten(self.model_dump(mode="json"))
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, prefix=f"{name}."))
+        elif isinstance(value, list):
+            flat[name] = json.dumps(value)
+        else:
+            flat[name] = value
+    return flat
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise ArcloopError(f"config file {path}: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ArcloopError(f"config file {path}:{where} is not valid YAML") from None
+    if not isinstance(data, dict):
+        raise ArcloopError(f"config file {path}: expected a mapping of settings at the top level")
+    return data
+
+
+def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``data['a']['b'] = value`` for ``dotted='a.b'`` (CLI overrides of YAML values)."""
+    *parents, leaf = dotted.split(".")
+    node = data
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[leaf] = value
+
+
+def load_campaign_config(
+    path: Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> CampaignConfig:
+    """YAML file (optional) + dotted overrides (``{"policy.name": "greedy"}``) → validated config."""
+    data = read_yaml(path) if path else {}
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            set_path(data, dotted, value)
+    return validated(CampaignConfig, data)
+
+
+def dump_yaml(config: BaseModel) -> str:
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+class ScenarioSpec(StrictModel):
+    """A named scenario of a benchmark: the initial set, and wrappers added to every oracle."""
+
+    name: str = Field(min_length=1)
+    scenario: ScenarioConfig = Field(default_factory=ScenarioConfig)
+    oracle_wrappers: list[dict[str, Any]] = Field(
+        default_factory=list, description="e.g. [{name: selection_biased, drop_negative_prob: 0.5}]"
+    )
+
+
+class BenchmarkConfig(StrictModel):
+    """A grid of campaigns: policies × oracles × scenarios × seeds, run concurrently and compared."""
+
+    name: str = Field("benchmark", min_length=1)
+    campaign: dict[str, Any] = Field(
+        default_factory=dict, description="settings shared by every campaign (a CampaignConfig's fields)"
+    )
+    policies: list[PolicyConfig] = Field(min_length=1)
+    oracles: list[OracleConfig] = Field(default_factory=lambda: [OracleConfig(name="rules")], min_length=1)
+    scenarios: list[ScenarioSpec] = Field(default_factory=lambda: [ScenarioSpec(name="random")], min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    runner: Literal["threads", "processes", "dask"] = "threads"
+    max_workers: int = Field(2, ge=1, le=256)
+    dask_address: str | None = Field(None, description="scheduler address of an existing Dask cluster")
+    output_dir: Path = Field(Path("arcloop-output"), description="report files and campaign states")
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
+        if len(set(seeds)) != len(seeds) or min(seeds) < 0:
+            raise ValueError("seeds must be distinct non-negative integers")
+        return seeds
+
+    @field_validator("campaign")
+    @classmethod
+    def _shared_settings(cls, data: dict[str, Any]) -> dict[str, Any]:
+        owned = {"policy", "oracle", "scenario", "seed", "name", "tracking", "state_dir"}.intersection(data)
+        if owned:
+            raise ValueError(
+                f"set {', '.join(sorted(owned))} through the benchmark's own fields, not campaign"
+            )
+        return data
+
+    def with_random_baseline(self) -> list[PolicyConfig]:
+        """The policies, with ``random`` added when missing: every comparison needs the baseline."""
+        if any(policy.name == "random" for policy in self.policies):
+            return list(self.policies)
+        return [*self.policies, PolicyConfig(name="random")]
+
+    def campaigns(self, folder: Path) -> list[tuple[dict[str, str], CampaignConfig]]:
+        """Expand the grid: (labels, campaign config) for each policy × oracle × scenario × seed,
+        with campaign states under ``folder/campaigns``."""
+        expanded = []
+        for oracle in self.oracles:
+            for spec in self.scenarios:
+                wrapped = {
+                    **oracle.model_dump(mode="json"),
+                    "wrappers": [*oracle.model_dump(mode="json")["wrappers"], *spec.oracle_wrappers],
+                }
+                for policy in self.with_random_baseline():
+                    for seed in self.seeds:
+                        label = {
+                            "policy": policy.name,
+                            "oracle": oracle.name,
+                            "scenario": spec.name,
+                            "seed": str(seed),
+                        }
+                        name = f"{policy.name}-{oracle.name}-{spec.name}-seed{seed}"
+                        data = {
+                            **self.campaign,
+                            "name": name,
+                            "seed": seed,
+                            "policy": policy.model_dump(mode="json"),
+                            "oracle": wrapped,
+                            "scenario": spec.scenario.model_dump(mode="json"),
+                            "tracking": self.tracking.model_dump(mode="json"),
+                            "state_dir": str(folder / "campaigns" / name),
+                        }
+                        expanded.append((label, validated(CampaignConfig, data, prefix=f"campaign {name}")))
+        return expanded
+
+
+def load_benchmark_config(path: Path, overrides: Mapping[str, Any] | None = None) -> BenchmarkConfig:
+    data = read_yaml(path)
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            set_path(data, dotted, value)
+    return validated(BenchmarkConfig, data)

@@ -1,0 +1,147 @@
+"""The benchmark flow: a grid of campaigns run concurrently, nested MLflow runs, and the report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+from prefect.futures import as_completed
+from prefect.runtime import flow_run
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+
+from arcloop import __version__, tracking
+from arcloop.config import BenchmarkConfig, flatten, read_yaml, validated
+from arcloop.errors import ArcloopError
+from arcloop.report import build_report
+from arcloop.tasks.benchmark import campaign_task
+from arcloop.tasks.settings import quiet_prefect
+
+ProgressListener = Callable[[dict[str, Any]], None]
+_listeners: list[ProgressListener] = []
+
+
+def add_progress_listener(listener: ProgressListener) -> Callable[[], None]:
+    """Call ``listener(event)`` whenever a campaign ends; returns a remover."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
+
+
+def task_runner(runner: str, max_workers: int, dask_address: str | None = None) -> TaskRunner:
+    """threads / processes on this machine, or Dask: a LocalCluster, or an existing cluster's address."""
+    if runner == "threads":
+        return ThreadPoolTaskRunner(max_workers=max_workers)
+    if runner == "processes":
+        return ProcessPoolTaskRunner(max_workers=max_workers)
+    if runner == "dask":
+        try:
+            from prefect_dask import DaskTaskRunner
+        except ImportError:
+            raise ArcloopError("runner dask: install the extra with  pip install 'arcloop[dask]'") from None
+        if dask_address:
+            return DaskTaskRunner(address=dask_address)
+        return DaskTaskRunner(
+            cluster_class="distributed.LocalCluster",
+            cluster_kwargs={"n_workers": max_workers, "threads_per_worker": 1, "processes": True},
+        )
+    raise ArcloopError(f"runner {runner!r}: choose threads, processes or dask")
+
+
+def _flow_run_name() -> str:
+    config = flow_run.parameters.get("config", {}) or {}
+    if isinstance(config, str):
+        config = read_yaml(Path(config))
+    return f"benchmark-{config.get('name', 'benchmark')}"
+
+
+@flow(
+    name="arcloop-benchmark-grid", flow_run_name=_flow_run_name, log_prints=False, validate_parameters=False
+)
+def grid_flow(config: dict[str, Any]) -> dict[str, Any]:
+    """Every campaign of the grid through this flow's task runner; the report on the parent run."""
+    bench = validated(BenchmarkConfig, config)
+    uri = tracking.resolve_uri(bench.tracking.uri)
+    tracking.check_reachable(uri)
+    started = time.perf_counter()
+    parent_run_id = tracking.start_run(
+        uri,
+        bench.tracking.experiment,
+        f"benchmark-{bench.name}",
+        tags={
+            "kind": "benchmark",
+            "benchmark": bench.name,
+            "runner": bench.runner,
+            "arcloop_version": __version__,
+        },
+        params=flatten(bench.model_dump(mode="json", exclude={"campaign"}))
+        | flatten(bench.campaign, "campaign."),
+    )
+    folder = (Path(bench.output_dir) / bench.name / parent_run_id).resolve()
+    try:
+        grid = bench.campaigns(folder)
+        futures = [
+            campaign_task.submit(campaign.model_dump(mode="json"), labels, parent_run_id)
+            for labels, campaign in grid
+        ]
+        outcomes = []
+        for done, future in enumerate(as_completed(futures), start=1):
+            outcomes.append(future.result())
+            for listener in list(_listeners):
+                listener({"done": done, "total": len(futures), "outcome": outcomes[-1]})
+        report = build_report(outcomes, folder / "report", title=bench.name)
+        tracking.log_artifacts(uri, parent_run_id, report.files, "report")
+        wall = time.perf_counter() - started
+        tracking.log_metrics(
+            uri,
+            parent_run_id,
+            {
+                "benchmark/wall_seconds": wall,
+                "benchmark/campaigns": len(grid),
+                "benchmark/failed": report.n_failed,
+            },
+            step=0,
+        )
+    except BaseException:
+        tracking.end_run(uri, parent_run_id, status="FAILED")
+        raise
+    tracking.end_run(uri, parent_run_id, status="FINISHED")
+    return {
+        "parent_run_id": parent_run_id,
+        "output_dir": str(folder),
+        "wall_seconds": wall,
+        "n_campaigns": len(grid),
+        "n_failed": report.n_failed,
+        "summary": report.records,
+    }
+
+
+@flow(name="arcloop-benchmark", flow_run_name=_flow_run_name, log_prints=False, validate_parameters=False)
+def benchmark_flow(config: dict[str, Any] | str) -> dict[str, Any]:
+    """Run a benchmark: the grid as a subflow on the task runner its config names.
+
+    ``config`` is a BenchmarkConfig as a mapping, or the path of its YAML file (deployments).
+    """
+    bench = validated(BenchmarkConfig, read_yaml(Path(config)) if isinstance(config, str) else config)
+    chosen = task_runner(bench.runner, bench.max_workers, bench.dask_address)
+    return grid_flow.with_options(task_runner=chosen)(bench.model_dump(mode="json"))
+
+
+def run_benchmark(
+    config: dict[str, Any] | BenchmarkConfig,
+    runner: str | None = None,
+    max_workers: int | None = None,
+    dask_address: str | None = None,
+) -> dict[str, Any]:
+    """Validate (one-line errors), choose the task runner, run the flow with the heartbeat off."""
+    bench = config if isinstance(config, BenchmarkConfig) else validated(BenchmarkConfig, config)
+    updates = {"runner": runner, "max_workers": max_workers, "dask_address": dask_address}
+    bench = validated(
+        BenchmarkConfig, {**bench.model_dump(mode="json"), **{k: v for k, v in updates.items() if v}}
+    )
+    tracking.check_reachable(tracking.resolve_uri(bench.tracking.uri))
+    bench.campaigns(Path(bench.output_dir))  # every campaign's config is valid before anything runs
+    task_runner(bench.runner, bench.max_workers, bench.dask_address)  # dask installed, runner known
+    with quiet_prefect():
+        return benchmark_flow(bench.model_dump(mode="json"))

@@ -1,0 +1,114 @@
+"""The campaign flow: the loop of DESIGN.md with each step a Prefect task, tracked in one MLflow run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+from prefect.runtime import flow_run
+
+from arcloop import steps
+from arcloop.campaign import drive, preflight
+from arcloop.config import CampaignConfig, read_yaml
+from arcloop.models import SSVAE
+from arcloop.oracles import LabelBatch
+from arcloop.state import CampaignState
+from arcloop.tasks import (
+    checkpoint_task,
+    label_task,
+    log_iteration_task,
+    measure_task,
+    propose_task,
+    train_task,
+)
+from arcloop.tasks.settings import quiet_prefect
+
+ProgressListener = Callable[[dict[str, Any]], None]
+_listeners: list[ProgressListener] = []
+
+
+def add_progress_listener(listener: ProgressListener) -> Callable[[], None]:
+    """Call ``listener(event)`` after each iteration (the CLI's progress bar); returns a remover."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
+
+
+def _notify(event: dict[str, Any]) -> None:
+    for listener in list(_listeners):
+        listener(event)
+
+
+class TaskExecutor:
+    """Each step a Prefect task; the oracle call retried by Prefect, within a timeout."""
+
+    def __init__(self, campaign: CampaignConfig) -> None:
+        self._label = label_task.with_options(
+            retries=campaign.oracle_calls.retries,
+            retry_delay_seconds=0,
+            timeout_seconds=campaign.oracle_calls.timeout_seconds,
+        )
+
+    def train(self, setup: steps.CampaignSetup, state: CampaignState, model: SSVAE | None) -> SSVAE:
+        return train_task(setup, state, model)
+
+    def propose(self, setup: steps.CampaignSetup, state: CampaignState, model: SSVAE) -> steps.Proposal:
+        return propose_task(setup, state, model)
+
+    def label(
+        self, setup: steps.CampaignSetup, proposal: steps.Proposal, iteration: int, state_dir: Path
+    ) -> tuple[LabelBatch, int]:
+        return self._label(setup, proposal, iteration, state_dir)
+
+    def measure(
+        self,
+        setup: steps.CampaignSetup,
+        state: CampaignState,
+        model: SSVAE,
+        proposal: steps.Proposal,
+        labels: LabelBatch,
+        attempts: int,
+    ) -> tuple[CampaignState, dict[str, float]]:
+        return measure_task(setup, state, model, proposal, labels, attempts)
+
+    def checkpoint(self, state_dir: Path, state: CampaignState, model: SSVAE | None) -> Path:
+        return checkpoint_task(state_dir, state, model)
+
+    def log(self, uri: str, run_id: str, metrics: dict[str, float], step: int) -> int:
+        return log_iteration_task(uri, run_id, metrics, step)
+
+
+def _config_data(config: dict[str, Any] | str) -> dict[str, Any]:
+    """A deployment passes a YAML path; its campaigns get a state folder per flow run."""
+    if isinstance(config, dict):
+        return config
+    data = read_yaml(Path(config))
+    data["state_dir"] = str(Path(data.get("state_dir", "arcloop-state")) / str(flow_run.id or "run"))
+    return data
+
+
+def _flow_run_name() -> str:
+    config = flow_run.parameters.get("config", {}) or {}
+    if isinstance(config, str):
+        config = read_yaml(Path(config))
+    policy = (config.get("policy") or {}).get("name", "uncertainty")
+    oracle = (config.get("oracle") or {}).get("name", "rules")
+    return config.get("name") or f"{policy}-{oracle}-seed{config.get('seed', 0)}"
+
+
+@flow(name="arcloop-campaign", flow_run_name=_flow_run_name, log_prints=False, validate_parameters=False)
+def campaign_flow(config: dict[str, Any] | str, resume: bool = False) -> dict[str, Any]:
+    """Run (or resume) one campaign; returns the summary that ``arcloop campaign --json`` prints.
+
+    ``config`` is a CampaignConfig as a mapping, or the path of its YAML file (deployments).
+    """
+    campaign, setup = preflight(_config_data(config), resume)
+    return drive(campaign, setup, TaskExecutor(campaign), resume=resume, notify=_notify)
+
+
+def run_campaign(config: dict[str, Any] | CampaignConfig, resume: bool = False) -> dict[str, Any]:
+    """Preflight (user mistakes fail here, with one line), then the flow with the heartbeat off."""
+    campaign, _ = preflight(config, resume)
+    with quiet_prefect():
+        return campaign_flow(campaign.model_dump(mode="json"), resume=resume)

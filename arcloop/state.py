@@ -1,0 +1,146 @@
+"""Campaign state and its checkpoint, so that a crashed campaign resumes where it stopped.
+
+A checkpoint is a directory ``checkpoints/iter-NNNNN`` holding ``state.json``, ``arrays.npz`` and the
+model's weights. It is written under a temporary name and renamed into place (atomic on POSIX),
+then the one-line ``LATEST`` pointer is replaced atomically: a reader sees the previous complete
+checkpoint or the new complete one, never half of one. Randomness is derived from
+(seed, iteration, purpose), so no generator state needs saving.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from arcloop.errors import ArcloopError
+
+LATEST = "LATEST"
+CHECKPOINTS = "checkpoints"
+MODEL_FILE = "model.pt"
+KEEP_CHECKPOINTS = 2
+
+
+@dataclass(frozen=True)
+class CampaignState:
+    """Everything the loop has learned so far. ``iteration`` is the next iteration to run."""
+
+    fingerprint: str
+    iteration: int
+    labelled_X: np.ndarray  # (m, 30) compositions with a label the model may train on
+    labelled_y: np.ndarray  # (m,) int64 0/1
+    labelled_origin: np.ndarray  # (m,) int64: -1 for the initial set, else the iteration that labelled it
+    labelled_pool_index: np.ndarray  # (m,) int64: dataset row, -1 for generated compositions
+    hit_sequence: np.ndarray  # (L,) bool: one per label the loop obtained, True = target
+    history: list[dict[str, Any]] = field(default_factory=list)  # one row per proposal
+    metrics: list[dict[str, float]] = field(default_factory=list)  # one dict per finished iteration
+    vendi_bandwidth: float | None = None
+    mlflow_run_id: str | None = None
+    oracle_calls: int = 0
+
+    def with_batch(
+        self,
+        compositions: np.ndarray,
+        labels: np.ndarray,
+        ok: np.ndarray,
+        pool_index: np.ndarray,
+        hits: np.ndarray,
+        rows: list[dict[str, Any]],
+        metrics: dict[str, float],
+        oracle_calls: int,
+    ) -> CampaignState:
+        """The state after one labelled batch: only ``ok`` labels join the training set."""
+        origin = np.full(int(ok.sum()), self.iteration, dtype=np.int64)
+        return replace(
+            self,
+            iteration=self.iteration + 1,
+            labelled_X=np.concatenate([self.labelled_X, compositions[ok]]),
+            labelled_y=np.concatenate([self.labelled_y, labels[ok].astype(np.int64)]),
+            labelled_origin=np.concatenate([self.labelled_origin, origin]),
+            labelled_pool_index=np.concatenate([self.labelled_pool_index, pool_index[ok].astype(np.int64)]),
+            hit_sequence=np.concatenate([self.hit_sequence, hits.astype(bool)]),
+            history=[*self.history, *rows],
+            metrics=[*self.metrics, metrics],
+            oracle_calls=oracle_calls,
+        )
+
+
+_ARRAYS = ("labelled_X", "labelled_y", "labelled_origin", "labelled_pool_index", "hit_sequence")
+
+
+def _fsync_dir(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def save_checkpoint(state_dir: Path, state: CampaignState, save_model: Any | None = None) -> Path:
+    """Write ``state`` (and the model, through ``save_model(path)``) atomically; return its folder."""
+    root = Path(state_dir) / CHECKPOINTS
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"iter-{state.iteration:05d}"
+    final = root / name
+    staging = root / f".{name}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    scalars = {
+        "fingerprint": state.fingerprint,
+        "iteration": state.iteration,
+        "history": state.history,
+        "metrics": state.metrics,
+        "vendi_bandwidth": state.vendi_bandwidth,
+        "mlflow_run_id": state.mlflow_run_id,
+        "oracle_calls": state.oracle_calls,
+    }
+    (staging / "state.json").write_text(json.dumps(scalars))
+    np.savez(staging / "arrays.npz", **{name: getattr(state, name) for name in _ARRAYS})
+    if save_model is not None:
+        save_model(staging / MODEL_FILE)
+    for child in staging.iterdir():
+        with open(child, "rb") as handle:
+            os.fsync(handle.fileno())
+    shutil.rmtree(final, ignore_errors=True)
+    os.rename(staging, final)
+    _fsync_dir(root)
+    pointer = Path(state_dir) / f".{LATEST}.tmp"
+    pointer.write_text(name)
+    os.replace(pointer, Path(state_dir) / LATEST)
+    _fsync_dir(Path(state_dir))
+    for old in sorted(root.glob("iter-*"))[:-KEEP_CHECKPOINTS]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def latest_checkpoint(state_dir: Path) -> Path | None:
+    pointer = Path(state_dir) / LATEST
+    if not pointer.is_file():
+        return None
+    folder = Path(state_dir) / CHECKPOINTS / pointer.read_text().strip()
+    return folder if folder.is_dir() else None
+
+
+def load_checkpoint(state_dir: Path) -> tuple[CampaignState, Path | None]:
+    """The last complete state and the path of its model weights (None before the first fit)."""
+    folder = latest_checkpoint(state_dir)
+    if folder is None:
+        raise ArcloopError(
+            f"state dir {state_dir}: no checkpoint to resume; start a campaign without --resume"
+        )
+    scalars = json.loads((folder / "state.json").read_text())
+    with np.load(folder / "arrays.npz") as arrays:
+        loaded = {name: arrays[name] for name in _ARRAYS}
+    state = CampaignState(**scalars, **loaded)
+    model_path = folder / MODEL_FILE
+    return state, (model_path if model_path.exists() else None)
+
+
+def config_path(state_dir: Path) -> Path:
+    """The campaign's config, written when it starts, read by ``arcloop resume STATE_DIR``."""
+    return Path(state_dir) / "config.yaml"

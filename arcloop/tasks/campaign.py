@@ -1,0 +1,61 @@
+"""The campaign's tasks. Names carry the iteration so that the Prefect UI reads as a timeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import task_run
+
+from arcloop import steps, tracking
+from arcloop.campaign import label_once
+from arcloop.models import SSVAE
+from arcloop.oracles import LabelBatch
+from arcloop.state import CampaignState, save_checkpoint
+
+# No caching or result persistence: torch modules and arrays do not hash stably, and the
+# application checkpoints its own state after every labelled batch (arcloop.state).
+_TASK_OPTIONS = {"cache_policy": NO_CACHE, "persist_result": False}
+
+
+@task(name="train", task_run_name="train-{state.iteration}", **_TASK_OPTIONS)
+def train_task(setup: steps.CampaignSetup, state: CampaignState, model: SSVAE | None) -> SSVAE:
+    return steps.train(setup, state, model)
+
+
+@task(name="propose", task_run_name="propose-{state.iteration}", **_TASK_OPTIONS)
+def propose_task(setup: steps.CampaignSetup, state: CampaignState, model: SSVAE) -> steps.Proposal:
+    return steps.propose(setup, state, model)
+
+
+@task(name="label", task_run_name="label-{iteration}", **_TASK_OPTIONS)
+def label_task(
+    setup: steps.CampaignSetup, proposal: steps.Proposal, iteration: int, state_dir: Path
+) -> tuple[LabelBatch, int]:
+    """One oracle call; an instrument fault raises and Prefect retries it with a fresh random draw
+    (the attempt number is part of the draw's seed). Returns the labels and the attempt count."""
+    attempt = int(task_run.run_count or 1)
+    return label_once(setup, proposal, iteration, attempt, state_dir), attempt
+
+
+@task(name="measure", task_run_name="measure-{state.iteration}", **_TASK_OPTIONS)
+def measure_task(
+    setup: steps.CampaignSetup,
+    state: CampaignState,
+    model: SSVAE,
+    proposal: steps.Proposal,
+    labels: LabelBatch,
+    attempts: int,
+) -> tuple[CampaignState, dict[str, float]]:
+    return steps.measure(setup, state, model, proposal, labels, attempts)
+
+
+@task(name="checkpoint", task_run_name="checkpoint-{state.iteration}", **_TASK_OPTIONS)
+def checkpoint_task(state_dir: Path, state: CampaignState, model: SSVAE | None) -> Path:
+    return save_checkpoint(state_dir, state, save_model=model.save if model is not None else None)
+
+
+@task(name="log-iteration", task_run_name="log-{step}", **_TASK_OPTIONS)
+def log_iteration_task(uri: str, run_id: str, metrics: dict[str, float], step: int) -> int:
+    return tracking.log_metrics(uri, run_id, metrics, step)

@@ -1,0 +1,94 @@
+"""Crash safety: SIGKILL a campaign mid-iteration, resume it, and get the uninterrupted campaign."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import yaml
+from campaign_support import fast_config
+from mlflow.tracking import MlflowClient
+
+from arcloop.cli import main
+from arcloop.config import CampaignConfig, validated
+from arcloop.state import latest_checkpoint, load_checkpoint
+from arcloop.steps import history_digest, run_plain
+
+ITERATIONS = 5
+KILL_AFTER_CHECKPOINT = 2  # kill once iterations 0 and 1 are checkpointed: iteration 2 is in flight
+
+
+def test_sigkill_mid_iteration_then_resume_matches_uninterrupted_run(
+    prefect_harness, workdir, tracking_uri, capsys
+):
+    config = fast_config(workdir, tracking_uri, iterations=ITERATIONS)
+    config_file = workdir / "campaign.yaml"
+    config_file.write_text(yaml.safe_dump(config))
+    state_dir = workdir / "state"
+
+    env = {**os.environ, "PREFECT_HOME": str(workdir / "prefect-child")}
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from arcloop.cli import run; run()",
+            "campaign",
+            "--config",
+            str(config_file),
+            "--json",
+        ],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 300
+    try:
+        while True:
+            folder = latest_checkpoint(state_dir)
+            if folder is not None and folder.name >= f"iter-{KILL_AFTER_CHECKPOINT:05d}":
+                break
+            assert child.poll() is None, child.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "campaign did not reach the kill point in time"
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+        child.stderr.close()
+    assert child.returncode == -signal.SIGKILL
+
+    killed_state, _ = load_checkpoint(state_dir)
+    checkpointed = killed_state.iteration
+    assert KILL_AFTER_CHECKPOINT <= checkpointed < ITERATIONS
+
+    assert main(["resume", str(state_dir), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    final, _ = load_checkpoint(state_dir)
+    reference = run_plain(validated(CampaignConfig, {**config, "state_dir": str(workdir / "reference")}))
+    assert final.iteration == ITERATIONS
+    assert history_digest(final) == history_digest(reference) == result["history_sha256"]
+    assert final.history == reference.history
+
+    # No iteration whose labels were checkpointed went to the oracle again.
+    calls = Counter(
+        json.loads(line)["iteration"] for line in (state_dir / "oracle_calls.jsonl").read_text().splitlines()
+    )
+    assert sorted(calls) == list(range(ITERATIONS))
+    for iteration, count in calls.items():
+        assert count == 1 or (count == 2 and iteration == checkpointed), (iteration, count)
+
+    # One MLflow run holds the whole campaign, each step logged once.
+    client = MlflowClient(tracking_uri)
+    runs = client.search_runs([client.get_experiment_by_name("tests").experiment_id])
+    assert [run.info.run_id for run in runs] == [killed_state.mlflow_run_id] == [result["mlflow_run_id"]]
+    assert runs[0].info.status == "FINISHED"
+    steps = [m.step for m in client.get_metric_history(result["mlflow_run_id"], "discovery/hits_cumulative")]
+    assert sorted(steps) == list(range(ITERATIONS))
+    assert Path(state_dir / "config.yaml").is_file()
