@@ -11,22 +11,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from arcloop.errors import ArcloopError
+from arcloop.errors import ArcloopError, format_validation_error
 from arcloop.materials import FAMILY_NAMES
 from arcloop.oracles import OracleConfig
 from arcloop.policies import CandidateConfig, PolicyConfig
-
-
-def format_validation_error(error: ValidationError, prefix: str = "") -> str:
-    """The first problem of a pydantic error as one line: ``field.path: message (got value)``."""
-    first = error.errors()[0]
-    location = ".".join(str(part) for part in first["loc"] if not str(part).startswith("function-"))
-    location = f"{prefix}.{location}" if prefix and location else (prefix or location or "config")
-    message = first["msg"].removeprefix("Value error, ")
-    got = first.get("input")
-    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-    more = len(error.errors()) - 1
-    return f"{location}: {message}{shown}" + (f"; and {more} more problem(s)" if more else "")
 
 
 def validated(model: type[BaseModel], data: Any, prefix: str = "") -> Any:

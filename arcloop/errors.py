@@ -1,9 +1,25 @@
-"""The one exception type for user mistakes: the CLI prints its message as one line."""
+"""The one exception type for user mistakes, and the one formatter of pydantic errors as one line."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
 
 
 class ArcloopError(ValueError):
     """A user-facing error: bad input, bad configuration, unknown name.
 
-    The message is one line that names the field and says how to fix it; the CLI
-    prints it without a traceback and exits with status 2.
+    The message is one line that names the field and says how to fix it; the CLI prints it
+    without a traceback and exits with status 2.
     """
+
+
+def format_validation_error(error: ValidationError, prefix: str = "") -> str:
+    """The first problem of a pydantic error as one line: ``prefix.field.path: message (got value)``."""
+    first = error.errors()[0]
+    parts = [str(part) for part in first["loc"] if not str(part).startswith("function-")]
+    location = ".".join([prefix, *parts] if prefix else parts) or "config"
+    message = first["msg"].removeprefix("Value error, ")
+    got = first.get("input")
+    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    more = error.error_count() - 1
+    return f"{location}: {message}{shown}" + (f"; and {more} more problem(s)" if more else "")

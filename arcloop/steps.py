@@ -24,7 +24,15 @@ from arcloop.materials import FAMILY_NAMES, dominant_family, format_formula, n_e
 from arcloop.metrics import campaign_bandwidth, iteration_metrics
 from arcloop.models import SSVAE
 from arcloop.oracles import LabelBatch, Oracle, build_oracle
-from arcloop.policies import Candidates, Context, Policy, build_policy, latent_candidates, pool_candidates
+from arcloop.policies import (
+    Candidates,
+    Context,
+    Policy,
+    apply_feasibility,
+    build_policy,
+    latent_candidates,
+    pool_candidates,
+)
 from arcloop.state import CampaignState
 
 PURPOSES = ("split", "initial", "train", "candidates", "policy", "oracle")
@@ -106,10 +114,11 @@ def prepare(config: CampaignConfig) -> CampaignSetup:
     available = np.setdiff1d(loop_rows, initial)
     n_targets: int | None = None
     if candidates_source == "pool":
-        ok = np.ones(len(available), dtype=bool)
+        # Only rows the pool can offer count: those passing the feasibility rules.
+        ok = apply_feasibility(pool_X[available], config.candidates.feasibility)[1]
         targets = target_mask(config, pool_X[available], pool_y[available], ok)
         n_targets = int(targets.sum())
-        base_rate = n_targets / max(len(available), 1)
+        base_rate = n_targets / max(int(ok.sum()), 1)
     else:
         base_rate = _oracle_base_rate(config, pool_X[loop_rows])
     return CampaignSetup(
@@ -193,7 +202,9 @@ def propose(setup: CampaignSetup, state: CampaignState, model: SSVAE) -> Proposa
     rng = rng_for(config.seed, state.iteration, "candidates")
     if config.candidates.source == "pool":
         rows = unlabelled_rows(setup, state)
-        candidates = pool_candidates(model, setup.pool_X[rows], rows, config.candidates)
+        # Every dataset row is its own experiment, even where two share a composition: the
+        # lookup oracle answers per row, and the target count above counts rows.
+        candidates = pool_candidates(model, setup.pool_X[rows], rows, config.candidates, deduplicate="none")
     else:
         candidates = latent_candidates(model, config.candidates, labelled_z, state.labelled_X, rng)
     if len(candidates) == 0:

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from arcloop.data import ELEMENTS
+from arcloop.data import ELEMENTS, alloy_fractions
 from arcloop.errors import ArcloopError
 from arcloop.materials import (
     FAMILY_NAMES,
@@ -18,6 +18,7 @@ from arcloop.materials import (
     n_elements,
     parse_formula,
     project_to_simplex,
+    round_to_percent,
     validate_compositions,
 )
 
@@ -86,6 +87,33 @@ def test_integer_percentages_sum_to_100_and_stay_within_one_percent(row):
     percent = integer_percentages(row)
     assert percent.sum() == 100
     assert (np.abs(percent - 100 * row) < 1.0).all()
+
+
+def largest_remainder_reference(row: np.ndarray) -> list[int]:
+    """Textbook largest remainder, one row in plain Python: floors, then +1 by remainder, ties by order."""
+    floors = [int(np.floor(100 * x)) for x in row]
+    remainders = sorted(range(len(row)), key=lambda i: (-(100 * row[i] - floors[i]), i))
+    for i in remainders[: 100 - sum(floors)]:
+        floors[i] += 1
+    return floors
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(compositions, min_size=1, max_size=6), st.booleans())
+def test_round_to_percent_matches_a_per_row_reference(rows, coarse):
+    X = np.stack(rows)
+    if coarse:  # many exact remainder ties
+        X = np.round(X * 1000.0) + 1.0
+        X /= X.sum(axis=1, keepdims=True)
+    percent = round_to_percent(X)
+    assert percent.tolist() == [largest_remainder_reference(row) for row in X]
+
+
+def test_round_to_percent_on_the_dataset():
+    X = alloy_fractions()
+    percent = round_to_percent(X)
+    assert (percent.sum(axis=1) == 100).all()
+    assert percent.tolist()[::50] == [largest_remainder_reference(row) for row in X[::50]]
 
 
 @settings(max_examples=200, deadline=None)

@@ -6,6 +6,7 @@ from arcloop.materials.composition import (
     integer_percentages,
     parse_formula,
     project_to_simplex,
+    round_to_percent,
     validate_compositions,
 )
 from arcloop.materials.descriptors import descriptor_matrix, descriptors
@@ -24,5 +25,6 @@ __all__ = [
     "n_elements",
     "parse_formula",
     "project_to_simplex",
+    "round_to_percent",
     "validate_compositions",
 ]

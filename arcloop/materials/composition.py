@@ -61,19 +61,24 @@ def parse_formula(formula: str) -> np.ndarray:
     return amounts / amounts.sum()
 
 
-def integer_percentages(fractions: np.ndarray) -> np.ndarray:
-    """Round one composition to integer atomic percentages that sum to exactly 100.
+def round_to_percent(X: np.ndarray) -> np.ndarray:
+    """(n, 30) int64 integer atomic percentages summing to 100 per row (rows must sum to 1).
 
-    Largest-remainder rounding, ties broken by basis order, so the result is deterministic.
+    Vectorised largest-remainder rounding, ties broken by basis order, so the result is deterministic.
     """
-    row = validate_compositions(np.asarray(fractions, dtype=np.float64).reshape(1, -1))[0]
-    scaled = row * 100.0
+    scaled = np.asarray(X, dtype=np.float64) * 100.0
     percent = np.floor(scaled).astype(np.int64)
-    shortfall = 100 - int(percent.sum())
-    if shortfall > 0:
-        order = np.argsort(-(scaled - percent), kind="stable")
-        percent[order[:shortfall]] += 1
-    return percent
+    shortfall = 100 - percent.sum(axis=1)
+    order = np.argsort(-(scaled - percent), axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(scaled.shape[1]), order.shape).copy(), axis=1)
+    return percent + (rank < shortfall[:, None]).astype(np.int64)
+
+
+def integer_percentages(fractions: np.ndarray) -> np.ndarray:
+    """One composition as integer atomic percentages summing to exactly 100 (see :func:`round_to_percent`)."""
+    row = validate_compositions(np.asarray(fractions, dtype=np.float64).reshape(1, -1))
+    return round_to_percent(row)[0]
 
 
 def format_formula(fractions: np.ndarray) -> str:

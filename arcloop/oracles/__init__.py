@@ -24,7 +24,6 @@ from arcloop.oracles.config import (
     OracleConfig,
     WrapperConfig,
     build_oracle,
-    format_validation_error,
     parse_oracle_config,
 )
 from arcloop.oracles.emulator import EmulatorOracle, emulator_cross_validation, fitted_emulator
@@ -78,7 +77,6 @@ __all__ = [
     "describe",
     "emulator_cross_validation",
     "fitted_emulator",
-    "format_validation_error",
     "get",
     "list_oracles",
     "list_wrappers",

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from arcloop.errors import ArcloopError
+from arcloop.errors import ArcloopError, format_validation_error
 from arcloop.oracles.base import Oracle
 from arcloop.oracles.registry import get, validate_oracle_params, validate_wrapper_params, wrap
 
@@ -62,15 +62,6 @@ class OracleConfig(BaseModel):
         return self
 
 
-def format_validation_error(error: ValidationError, prefix: str = "oracle") -> str:
-    """One line naming the field of the first error, e.g. ``oracle.wrappers.0: flaky.failure_prob: ...``."""
-    first = error.errors()[0]
-    location = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
-    message = first["msg"].removeprefix("Value error, ")
-    more = error.error_count() - 1
-    return f"{location}: {message}" + (f" (and {more} more error{'s' if more > 1 else ''})" if more else "")
-
-
 def parse_oracle_config(data: OracleConfig | Mapping[str, Any] | str) -> OracleConfig:
     """An :class:`OracleConfig` from a mapping (or a bare oracle name); one-line ArcloopError if invalid."""
     if isinstance(data, OracleConfig):
@@ -80,7 +71,7 @@ def parse_oracle_config(data: OracleConfig | Mapping[str, Any] | str) -> OracleC
     try:
         return OracleConfig.model_validate(data)
     except ValidationError as error:
-        raise ArcloopError(format_validation_error(error)) from None
+        raise ArcloopError(format_validation_error(error, prefix="oracle")) from None
 
 
 def build_oracle(config: OracleConfig | Mapping[str, Any] | str) -> Oracle:
