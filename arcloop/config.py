@@ -214,6 +214,8 @@ class BenchmarkConfig(StrictModel):
         with campaign states under ``folder/campaigns``."""
         expanded = []
         for oracle in self.oracles:
+            # Wrapped oracles are different laboratories: "rules" and "rules+flaky" are compared apart.
+            oracle_label = "+".join([oracle.name, *(wrapper.name for wrapper in oracle.wrappers)])
             for spec in self.scenarios:
                 wrapped = {
                     **oracle.model_dump(mode="json"),
@@ -223,11 +225,11 @@ class BenchmarkConfig(StrictModel):
                     for seed in self.seeds:
                         label = {
                             "policy": policy.name,
-                            "oracle": oracle.name,
+                            "oracle": oracle_label,
                             "scenario": spec.name,
                             "seed": str(seed),
                         }
-                        name = f"{policy.name}-{oracle.name}-{spec.name}-seed{seed}"
+                        name = f"{policy.name}-{oracle_label}-{spec.name}-seed{seed}"
                         data = {
                             **self.campaign,
                             "name": name,

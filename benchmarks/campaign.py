@@ -1,0 +1,117 @@
+"""Wall time of a campaign (20 iterations × batch 16, rules oracle, latent source, default model),
+the share of each step, and the orchestration + tracking overhead of the Prefect flow with MLflow
+against the same loop called as plain functions.
+
+Run: python benchmarks/campaign.py [--iterations 20] [--batch-size 16] [--repeats 2]
+
+The Prefect ephemeral server is started (and timed) by a trivial flow first, so the overhead is
+that of the loop's tasks, checkpoints and MLflow logging, not of the one-off server start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+WORKDIR = Path(tempfile.mkdtemp(prefix="arcloop-bench-campaign-"))
+os.environ.setdefault("PREFECT_HOME", str(WORKDIR / "prefect"))
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.pop("PREFECT_API_URL", None)
+
+from arcloop.config import CampaignConfig, validated  # noqa: E402
+from arcloop.flows.campaign import run_campaign  # noqa: E402
+from arcloop.steps import history_digest, run_plain  # noqa: E402
+from arcloop.tasks.settings import drain_events, quiet_prefect  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _machine import machine_info  # noqa: E402
+
+
+def campaign_config(iterations: int, batch_size: int, name: str) -> CampaignConfig:
+    return validated(
+        CampaignConfig,
+        {
+            "iterations": iterations,
+            "batch_size": batch_size,
+            "seed": 0,
+            "candidates": {"source": "latent"},
+            "policy": {"name": "uncertainty"},
+            "oracle": {"name": "rules"},
+            "tracking": {"uri": f"sqlite:///{WORKDIR / 'mlruns.db'}", "experiment": "bench-campaign"},
+            "state_dir": str(WORKDIR / name),
+        },
+    )
+
+
+def start_prefect() -> float:
+    from prefect import flow
+
+    @flow(name="warm-up")
+    def warm_up() -> int:
+        return 1
+
+    start = time.perf_counter()
+    with quiet_prefect():
+        warm_up()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+
+    server_start = start_prefect()
+    plain_walls, flow_walls, step_seconds, digests = [], [], {}, set()
+    for repeat in range(args.repeats):
+        timings: dict[str, list[float]] = {}
+        start = time.perf_counter()
+        state = run_plain(campaign_config(args.iterations, args.batch_size, f"plain-{repeat}"), timings)
+        plain_walls.append(time.perf_counter() - start)
+        digests.add(history_digest(state))
+        for step, values in timings.items():
+            step_seconds.setdefault(step, []).append(sum(values))
+
+        start = time.perf_counter()
+        result = run_campaign(campaign_config(args.iterations, args.batch_size, f"flow-{repeat}"))
+        flow_walls.append(time.perf_counter() - start)
+        digests.add(result["history_sha256"])
+    drain_events()
+
+    plain, orchestrated = statistics.median(plain_walls), statistics.median(flow_walls)
+    steps = {step: statistics.median(values) for step, values in step_seconds.items()}
+    print(
+        json.dumps(
+            {
+                "benchmark": "campaign",
+                "machine": machine_info(),
+                "iterations": args.iterations,
+                "batch_size": args.batch_size,
+                "repeats": args.repeats,
+                "prefect_server_start_seconds": round(server_start, 2),
+                "plain_loop_seconds_median": round(plain, 2),
+                "flow_seconds_median": round(orchestrated, 2),
+                "plain_loop_seconds": [round(v, 2) for v in plain_walls],
+                "flow_seconds": [round(v, 2) for v in flow_walls],
+                "overhead_seconds": round(orchestrated - plain, 2),
+                "overhead_ratio": round(orchestrated / plain - 1.0, 4),
+                "step_seconds_median": {step: round(v, 3) for step, v in steps.items()},
+                "step_share_of_plain_loop": {step: round(v / plain, 4) for step, v in steps.items()},
+                "same_history_plain_and_flow": len(digests) == 1,
+                "targets": {"flow_seconds": 60, "overhead_ratio": 0.10},
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
