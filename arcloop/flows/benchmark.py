@@ -113,6 +113,7 @@ def grid_flow(config: dict[str, Any]) -> dict[str, Any]:
         "wall_seconds": wall,
         "n_campaigns": len(grid),
         "n_failed": report.n_failed,
+        "campaign_seconds": [outcome["seconds"] for outcome in outcomes],
         "summary": report.records,
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import traceback
 from typing import Any
 
@@ -31,6 +32,7 @@ def campaign_task(
     import torch
 
     torch.set_num_threads(CAMPAIGN_TORCH_THREADS)
+    started = time.perf_counter()
     outcome: dict[str, Any] = {**labels, "status": "ok", "error": None, "summary": None, "metrics": []}
     state_dir = config.get("state_dir")
     try:
@@ -50,4 +52,5 @@ def campaign_task(
             outcome["traceback"] = traceback.format_exc(limit=8)
     if state_dir and latest_checkpoint(state_dir) is not None:
         outcome["metrics"] = load_checkpoint(state_dir)[0].metrics
+    outcome["seconds"] = time.perf_counter() - started
     return outcome

@@ -39,25 +39,25 @@ def latent_map(
         norm = matplotlib.colors.Normalize(
             vmin=iterations.min(), vmax=max(iterations.max(), iterations.min() + 1)
         )
+        colours = matplotlib.colormaps["viridis"](norm(iterations))
         for value, marker, name in (
             (1, "o", "single phase"),
             (0, "x", "multi phase"),
             (-1, ".", "unlabelled"),
         ):
             chosen = proposal_label == value
-            if chosen.any():
-                points = axis.scatter(
-                    proposal_z[chosen, 0],
-                    proposal_z[chosen, 1],
-                    c=iterations[chosen],
-                    cmap="viridis",
-                    norm=norm,
-                    marker=marker,
-                    s=28,
-                    label=name,
-                    facecolors="none" if marker == "o" else None,
-                )
-        figure.colorbar(points, ax=axis, label="iteration")
+            if not chosen.any():
+                continue
+            # Hollow circles for single phase: the colour (iteration) goes on the edge.
+            style = (
+                {"facecolors": "none", "edgecolors": colours[chosen]}
+                if marker == "o"
+                else {"c": colours[chosen]}
+            )
+            axis.scatter(
+                proposal_z[chosen, 0], proposal_z[chosen, 1], marker=marker, s=28, label=name, **style
+            )
+        figure.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=axis, label="iteration")
     axis.set_xlabel("z1")
     axis.set_ylabel("z2")
     axis.set_title(title or "latent map")
