@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -32,35 +33,38 @@ def test_sigkill_mid_iteration_then_resume_matches_uninterrupted_run(
     config_file.write_text(yaml.safe_dump(config))
     state_dir = workdir / "state"
 
+    child_log = workdir / "child.log"
     env = {**os.environ, "PREFECT_HOME": str(workdir / "prefect-child")}
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from arcloop.cli import run; run()",
-            "campaign",
-            "--config",
-            str(config_file),
-            "--json",
-        ],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    with child_log.open("wb") as log:  # a file, not a pipe: a full pipe would stall the child
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from arcloop.cli import run; run()",
+                "campaign",
+                "--config",
+                str(config_file),
+                "--json",
+            ],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,  # its own process group: the kill takes its Prefect server down too
+        )
     deadline = time.monotonic() + 300
     try:
         while True:
             folder = latest_checkpoint(state_dir)
             if folder is not None and folder.name >= f"iter-{KILL_AFTER_CHECKPOINT:05d}":
                 break
-            assert child.poll() is None, child.stderr.read().decode()[-2000:]
+            assert child.poll() is None, child_log.read_text()[-2000:]
             assert time.monotonic() < deadline, "campaign did not reach the kill point in time"
             time.sleep(0.02)
-        child.send_signal(signal.SIGKILL)
     finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
-        child.stderr.close()
     assert child.returncode == -signal.SIGKILL
 
     killed_state, _ = load_checkpoint(state_dir)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import typer
 
 from arcloop.errors import ArcloopError
+
+# The progress bar is the command line's view of a run; Prefect's per-task INFO lines would bury
+# it. Set before Prefect is imported; PREFECT_LOGGING_LEVEL=INFO brings them back.
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 app = typer.Typer(
     name="arcloop",
