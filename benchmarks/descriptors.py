@@ -24,9 +24,9 @@ from arcloop.materials import descriptors  # noqa: E402
 from arcloop.materials.descriptors import GAS_CONSTANT  # noqa: E402
 
 try:
-    from _machine import machine_info  # noqa: E402
+    from _machine import machine_info
 except ImportError:  # run as a module
-    from benchmarks._machine import machine_info  # noqa: E402
+    from benchmarks._machine import machine_info
 
 
 def random_compositions(n: int, n_components: int, seed: int) -> np.ndarray:
