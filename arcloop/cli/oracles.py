@@ -96,7 +96,7 @@ def _diagnostics_text(diagnostics: dict[str, Any]) -> list[str]:
 @oracles_app.command("describe")
 def describe_command(
     name: str = typer.Argument(..., help="Oracle or wrapper name (see `arcloop oracles list`)."),
-    param: list[str] = typer.Option(  # noqa: B008 (typer's declaration style)
+    param: list[str] = typer.Option(
         [], "--param", "-p", help="Parameter as key=value (JSON value), repeatable; oracles only."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
