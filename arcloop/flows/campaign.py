@@ -8,6 +8,7 @@ from typing import Any
 
 from prefect import flow
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
 
 from arcloop import steps
 from arcloop.campaign import drive, preflight
@@ -51,15 +52,15 @@ class TaskExecutor:
         )
 
     def train(self, setup: steps.CampaignSetup, state: CampaignState, model: SSVAE | None) -> SSVAE:
-        return train_task(setup, state, model)
+        return train_task(quote(setup), quote(state), quote(model), state.iteration)
 
     def propose(self, setup: steps.CampaignSetup, state: CampaignState, model: SSVAE) -> steps.Proposal:
-        return propose_task(setup, state, model)
+        return propose_task(quote(setup), quote(state), quote(model), state.iteration)
 
     def label(
         self, setup: steps.CampaignSetup, proposal: steps.Proposal, iteration: int, state_dir: Path
     ) -> tuple[LabelBatch, int]:
-        return self._label(setup, proposal, iteration, state_dir)
+        return self._label(quote(setup), quote(proposal), iteration, state_dir)
 
     def measure(
         self,
@@ -70,10 +71,18 @@ class TaskExecutor:
         labels: LabelBatch,
         attempts: int,
     ) -> tuple[CampaignState, dict[str, float]]:
-        return measure_task(setup, state, model, proposal, labels, attempts)
+        return measure_task(
+            quote(setup),
+            quote(state),
+            quote(model),
+            quote(proposal),
+            quote(labels),
+            attempts,
+            state.iteration,
+        )
 
     def checkpoint(self, state_dir: Path, state: CampaignState, model: SSVAE | None) -> Path:
-        return checkpoint_task(state_dir, state, model)
+        return checkpoint_task(state_dir, quote(state), quote(model), state.iteration - 1)
 
     def log(self, uri: str, run_id: str, metrics: dict[str, float], step: int) -> int:
         return log_iteration_task(uri, run_id, metrics, step)

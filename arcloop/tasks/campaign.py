@@ -15,17 +15,24 @@ from arcloop.oracles import LabelBatch
 from arcloop.state import CampaignState, save_checkpoint
 
 # No caching or result persistence: torch modules and arrays do not hash stably, and the
-# application checkpoints its own state after every labelled batch (arcloop.state).
+# application checkpoints its own state after every labelled batch (arcloop.state). The flow passes
+# the large arguments wrapped in prefect's `quote` (the task receives them unwrapped): Prefect then
+# skips walking them for upstream futures, which cost up to a second per call as the history grew.
+# `iteration` is passed on its own for the run names.
 _TASK_OPTIONS = {"cache_policy": NO_CACHE, "persist_result": False}
 
 
-@task(name="train", task_run_name="train-{state.iteration}", **_TASK_OPTIONS)
-def train_task(setup: steps.CampaignSetup, state: CampaignState, model: SSVAE | None) -> SSVAE:
+@task(name="train", task_run_name="train-{iteration}", **_TASK_OPTIONS)
+def train_task(
+    setup: steps.CampaignSetup, state: CampaignState, model: SSVAE | None, iteration: int
+) -> SSVAE:
     return steps.train(setup, state, model)
 
 
-@task(name="propose", task_run_name="propose-{state.iteration}", **_TASK_OPTIONS)
-def propose_task(setup: steps.CampaignSetup, state: CampaignState, model: SSVAE) -> steps.Proposal:
+@task(name="propose", task_run_name="propose-{iteration}", **_TASK_OPTIONS)
+def propose_task(
+    setup: steps.CampaignSetup, state: CampaignState, model: SSVAE, iteration: int
+) -> steps.Proposal:
     return steps.propose(setup, state, model)
 
 
@@ -39,7 +46,7 @@ def label_task(
     return label_once(setup, proposal, iteration, attempt, state_dir), attempt
 
 
-@task(name="measure", task_run_name="measure-{state.iteration}", **_TASK_OPTIONS)
+@task(name="measure", task_run_name="measure-{iteration}", **_TASK_OPTIONS)
 def measure_task(
     setup: steps.CampaignSetup,
     state: CampaignState,
@@ -47,12 +54,13 @@ def measure_task(
     proposal: steps.Proposal,
     labels: LabelBatch,
     attempts: int,
+    iteration: int,
 ) -> tuple[CampaignState, dict[str, float]]:
     return steps.measure(setup, state, model, proposal, labels, attempts)
 
 
-@task(name="checkpoint", task_run_name="checkpoint-{state.iteration}", **_TASK_OPTIONS)
-def checkpoint_task(state_dir: Path, state: CampaignState, model: SSVAE | None) -> Path:
+@task(name="checkpoint", task_run_name="checkpoint-{iteration}", **_TASK_OPTIONS)
+def checkpoint_task(state_dir: Path, state: CampaignState, model: SSVAE | None, iteration: int) -> Path:
     return save_checkpoint(state_dir, state, save_model=model.save if model is not None else None)
 
 
