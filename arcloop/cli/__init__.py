@@ -13,6 +13,7 @@ from arcloop.errors import ArcloopError
 # The progress bar is the command line's view of a run; Prefect's per-task INFO lines would bury
 # it. Set before Prefect is imported; PREFECT_LOGGING_LEVEL=INFO brings them back.
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # "Creating initial MLflow database tables..."
 
 app = typer.Typer(
     name="arcloop",
