@@ -54,6 +54,11 @@ class StepExecutor(Protocol):
     def log(self, uri: str, run_id: str, metrics: dict[str, float], step: int) -> int: ...
 
 
+def checkpoint(state_dir: Path, state: CampaignState, model: SSVAE | None) -> Path:
+    """Checkpoint the state and, once there is one, the model's weights (see :mod:`arcloop.state`)."""
+    return save_checkpoint(state_dir, state, save_model=model.save if model is not None else None)
+
+
 def label_once(
     setup: steps.CampaignSetup, proposal: steps.Proposal, iteration: int, attempt: int, state_dir: Path
 ) -> LabelBatch:
@@ -105,7 +110,7 @@ class DirectExecutor:
         return steps.measure(setup, state, model, proposal, labels, attempts)
 
     def checkpoint(self, state_dir: Path, state: CampaignState, model: SSVAE | None) -> Path:
-        return save_checkpoint(state_dir, state, save_model=model.save if model is not None else None)
+        return checkpoint(state_dir, state, model)
 
     def log(self, uri: str, run_id: str, metrics: dict[str, float], step: int) -> int:
         return tracking.log_metrics(uri, run_id, metrics, step)

@@ -9,10 +9,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import task_run
 
 from arcloop import steps, tracking
-from arcloop.campaign import label_once
+from arcloop.campaign import checkpoint, label_once
 from arcloop.models import SSVAE
 from arcloop.oracles import LabelBatch
-from arcloop.state import CampaignState, save_checkpoint
+from arcloop.state import CampaignState
 
 # No caching or result persistence: torch modules and arrays do not hash stably, and the
 # application checkpoints its own state after every labelled batch (arcloop.state). The flow passes
@@ -61,7 +61,7 @@ def measure_task(
 
 @task(name="checkpoint", task_run_name="checkpoint-{iteration}", **_TASK_OPTIONS)
 def checkpoint_task(state_dir: Path, state: CampaignState, model: SSVAE | None, iteration: int) -> Path:
-    return save_checkpoint(state_dir, state, save_model=model.save if model is not None else None)
+    return checkpoint(state_dir, state, model)
 
 
 @task(name="log-iteration", task_run_name="log-{step}", **_TASK_OPTIONS)

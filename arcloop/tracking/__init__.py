@@ -9,7 +9,6 @@ from arcloop.tracking.store import (
     mark_running,
     resolve_uri,
     run_exists,
-    set_tags,
     start_run,
 )
 
@@ -22,6 +21,5 @@ __all__ = [
     "mark_running",
     "resolve_uri",
     "run_exists",
-    "set_tags",
     "start_run",
 ]

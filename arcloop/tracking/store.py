@@ -20,7 +20,7 @@ from arcloop.errors import ArcloopError
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
@@ -134,10 +134,6 @@ def log_metrics(uri: str, run_id: str, metrics: Mapping[str, float], step: int) 
     for start in range(0, len(items), MAX_METRICS_PER_BATCH):
         mlflow_client.log_batch(run_id, metrics=items[start : start + MAX_METRICS_PER_BATCH])
     return len(items)
-
-
-def set_tags(uri: str, run_id: str, tags: Mapping[str, str]) -> None:
-    client(uri).log_batch(run_id, tags=[RunTag(key, str(value)) for key, value in tags.items()])
 
 
 def log_artifacts(uri: str, run_id: str, paths: list[Path], artifact_path: str | None = None) -> None:
