@@ -231,7 +231,7 @@ def finish(config: CampaignConfig, setup: steps.CampaignSetup, state: CampaignSt
             pool_z,
             proposal_z,
             history["iteration"].to_numpy() if len(history) else np.zeros(0),
-            history["label"].to_numpy() if len(history) else np.zeros(0),
+            history["observed_label"].to_numpy() if len(history) else np.zeros(0),
             title=f"{config.run_name}: final latent space",
         )
         metric_trajectories(out / "metric_trajectories.png", state.metrics)
@@ -250,7 +250,7 @@ def summary(config: CampaignConfig, state: CampaignState) -> dict[str, Any]:
         "mlflow_run_id": state.mlflow_run_id,
         "state_dir": str(Path(config.state_dir).resolve()),
         "iterations": state.iteration,
-        "labels_used": len(state.hit_sequence),
+        "labels_paid": int(state.paid.sum()),
         "oracle_calls": state.oracle_calls,
         "history_sha256": steps.history_digest(state),
         **{key: value for key, value in final.items() if key.startswith(SUMMARY_GROUPS)},

@@ -30,13 +30,35 @@ class StrictModel(BaseModel):
 
 
 class ScenarioConfig(StrictModel):
-    """Where the bias enters: the initial labelled set (the oracle's selection bias is a wrapper)."""
+    """Where the bias enters: the initial labelled set and the unlabelled pool (the oracle's selection
+    bias is a wrapper).
 
-    kind: Literal["random", "family"] = Field(
-        "random", description="random: n_initial alloys drawn uniformly; family: only from `family`"
+    - ``random``: ``n_initial`` alloys drawn uniformly from the loop's rows;
+    - ``family``: the initial set from one element family only (seed bias);
+    - ``imbalance``: the loop's rows (the unlabelled pool the model sees and, with the pool source,
+      the candidates) over-represent one group: every row of the group is kept and each other row is
+      kept with probability 1 / ``imbalance_ratio`` (seeded), so the group's odds against the rest
+      grow by that ratio. The group is the element family ``family`` (``imbalance_by: family``) or the
+      true class ``imbalance_class`` (``imbalance_by: class``). The initial set is drawn uniformly
+      from the imbalanced rows.
+    """
+
+    kind: Literal["random", "family", "imbalance"] = Field(
+        "random",
+        description="random: n_initial alloys drawn uniformly; family: only from `family`; "
+        "imbalance: the pool over-represents one family or class",
     )
-    n_initial: int = Field(64, ge=2, description="size of the initial labelled set (real labels)")
-    family: str = Field("3d", description=f"element family of a `family` scenario: {', '.join(FAMILY_NAMES)}")
+    n_initial: int = Field(64, ge=2, description="size of the initial labelled set (labelled by truth)")
+    family: str = Field(
+        "3d", description=f"element family of a `family` or `imbalance` scenario: {', '.join(FAMILY_NAMES)}"
+    )
+    imbalance_by: Literal["family", "class"] = Field(
+        "family", description="imbalance: over-represent the element family `family` or the class"
+    )
+    imbalance_class: Literal[0, 1] = Field(0, description="imbalance by class: the true class kept whole")
+    imbalance_ratio: float = Field(
+        4.0, ge=1.0, le=1000.0, description="imbalance: odds of the group against the rest grow by this"
+    )
     holdout_fraction: float = Field(
         0.1, ge=0.0, lt=0.5, description="dataset share kept out of the loop for model metrics"
     )
@@ -50,10 +72,25 @@ class ScenarioConfig(StrictModel):
 
 
 class TargetConfig(StrictModel):
-    """What counts as a discovery: a single-phase label, optionally with at least m elements."""
+    """What counts as a hit and as a discovery (DESIGN.md, "What counts as a discovery").
+
+    A proposal is a *hit* when its experiment returned a result (status ``ok``) and truth says it is
+    a target: single phase and, optionally, at least ``min_elements`` elements (an element counts
+    when its fraction is at least ``element_threshold``). A hit is a *discovery* when it is new: at
+    least ``novelty`` at.% (half the L1 distance of the fraction vectors, × 100) away from every alloy
+    of the reference set and from every earlier discovery of the campaign.
+    """
 
     min_elements: int | None = Field(None, ge=1, le=30)
     element_threshold: float = Field(0.005, gt=0.0, lt=1.0)
+    novelty: float = Field(
+        5.0, ge=0.0, le=100.0, description="at.% a discovery must be away from known alloys and earlier ones"
+    )
+    reference: Literal["dataset", "initial", "none"] = Field(
+        "dataset",
+        description="what is already known: the packaged dataset (less the pool source's own "
+        "candidate rows), the initial labelled set, or nothing",
+    )
 
 
 class TrackingConfig(StrictModel):

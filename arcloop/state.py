@@ -26,9 +26,43 @@ MODEL_FILE = "model.pt"
 KEEP_CHECKPOINTS = 2
 
 
+PROPOSAL_ARRAYS: tuple[str, ...] = (
+    "proposed_X",
+    "proposed_pool_index",
+    "proposed_iteration",
+    "proposed_status",
+    "proposed_observed",
+    "proposed_true",
+    "proposed_hit",
+    "proposed_discovery",
+)
+"""Per-proposal arrays, row for row: one row per composition the loop proposed, in proposal order."""
+
+
+def no_proposals() -> dict[str, np.ndarray]:
+    """The per-proposal arrays of a campaign that has proposed nothing yet."""
+    return {
+        "proposed_X": np.zeros((0, 30)),
+        "proposed_pool_index": np.zeros(0, dtype=np.int64),
+        "proposed_iteration": np.zeros(0, dtype=np.int64),
+        "proposed_status": np.zeros(0, dtype="<U9"),
+        "proposed_observed": np.zeros(0, dtype=np.int64),
+        "proposed_true": np.zeros(0, dtype=np.int64),
+        "proposed_hit": np.zeros(0, dtype=bool),
+        "proposed_discovery": np.zeros(0, dtype=bool),
+    }
+
+
 @dataclass(frozen=True)
 class CampaignState:
-    """Everything the loop has learned so far. ``iteration`` is the next iteration to run."""
+    """Everything the loop has learned so far. ``iteration`` is the next iteration to run.
+
+    Two views of the same proposals: the *training set* (``labelled_*``: the initial set with its true
+    labels plus every proposal whose observation came back ``ok``, with the OBSERVED label: what the
+    loop was told) and the *proposal record* (``proposed_*``: every composition the loop proposed,
+    whatever happened to it, with its status, the observed label, the TRUE label, and whether it was
+    a hit and a discovery against truth).
+    """
 
     fingerprint: str
     iteration: int
@@ -36,41 +70,69 @@ class CampaignState:
     labelled_y: np.ndarray  # (m,) int64 0/1
     labelled_origin: np.ndarray  # (m,) int64: -1 for the initial set, else the iteration that labelled it
     labelled_pool_index: np.ndarray  # (m,) int64: dataset row, -1 for generated compositions
-    hit_sequence: np.ndarray  # (L,) bool: one per label the loop obtained, True = target
+    proposed_X: np.ndarray  # (P, 30) every proposal, in order
+    proposed_pool_index: np.ndarray  # (P,) int64 dataset row, -1 for generated compositions
+    proposed_iteration: np.ndarray  # (P,) int64
+    proposed_status: np.ndarray  # (P,) <U9: ok / failed / dropped / abstained (the observation)
+    proposed_observed: np.ndarray  # (P,) int64 observed label, -1 unless status is ok
+    proposed_true: np.ndarray  # (P,) int64 truth's label, -1 where truth abstains
+    proposed_hit: np.ndarray  # (P,) bool: result returned and truth says target
+    proposed_discovery: np.ndarray  # (P,) bool: a hit that is new (DESIGN.md)
+    previous_pool_z: np.ndarray  # (N, d) last iteration's encoding of the loop rows ((0, 0) before any)
     history: list[dict[str, Any]] = field(default_factory=list)  # one row per proposal
     metrics: list[dict[str, float]] = field(default_factory=list)  # one dict per finished iteration
     vendi_bandwidth: float | None = None
     mlflow_run_id: str | None = None
     oracle_calls: int = 0
 
+    @property
+    def paid(self) -> np.ndarray:
+        """(P,) bool: proposals whose experiment was paid for (every status but ``abstained``)."""
+        return self.proposed_status != "abstained"
+
     def with_batch(
         self,
-        compositions: np.ndarray,
-        labels: np.ndarray,
-        ok: np.ndarray,
-        pool_index: np.ndarray,
-        hits: np.ndarray,
+        proposals: dict[str, np.ndarray],
+        pool_z: np.ndarray,
         rows: list[dict[str, Any]],
         metrics: dict[str, float],
         oracle_calls: int,
     ) -> CampaignState:
-        """The state after one labelled batch: only ``ok`` labels join the training set."""
+        """The state after one batch: every proposal joins the record; only ``ok`` observations join
+        the training set, with their observed label."""
+        ok = proposals["proposed_status"] == "ok"
         origin = np.full(int(ok.sum()), self.iteration, dtype=np.int64)
+        record = {
+            name: np.concatenate(
+                [getattr(self, name), np.asarray(proposals[name]).astype(getattr(self, name).dtype)]
+            )
+            for name in PROPOSAL_ARRAYS
+        }
         return replace(
             self,
             iteration=self.iteration + 1,
-            labelled_X=np.concatenate([self.labelled_X, compositions[ok]]),
-            labelled_y=np.concatenate([self.labelled_y, labels[ok].astype(np.int64)]),
+            labelled_X=np.concatenate([self.labelled_X, proposals["proposed_X"][ok]]),
+            labelled_y=np.concatenate([self.labelled_y, proposals["proposed_observed"][ok].astype(np.int64)]),
             labelled_origin=np.concatenate([self.labelled_origin, origin]),
-            labelled_pool_index=np.concatenate([self.labelled_pool_index, pool_index[ok].astype(np.int64)]),
-            hit_sequence=np.concatenate([self.hit_sequence, hits.astype(bool)]),
+            labelled_pool_index=np.concatenate(
+                [self.labelled_pool_index, proposals["proposed_pool_index"][ok].astype(np.int64)]
+            ),
+            previous_pool_z=np.asarray(pool_z, dtype=np.float64),
             history=[*self.history, *rows],
             metrics=[*self.metrics, metrics],
             oracle_calls=oracle_calls,
+            **record,
         )
 
 
-_ARRAYS = ("labelled_X", "labelled_y", "labelled_origin", "labelled_pool_index", "hit_sequence")
+_ARRAYS = (
+    "labelled_X",
+    "labelled_y",
+    "labelled_origin",
+    "labelled_pool_index",
+    *PROPOSAL_ARRAYS,
+    "previous_pool_z",
+)
 
 
 def _fsync_dir(path: Path) -> None:

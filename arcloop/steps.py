@@ -4,12 +4,25 @@
 :func:`run_plain` runs the same loop with no orchestration or tracking (the overhead baseline).
 All randomness is derived from (seed, iteration, purpose[, attempt]) with ``numpy.random.SeedSequence``,
 so a resumed campaign draws exactly what an uninterrupted one draws.
+
+The measurement model (DESIGN.md, "Truth and observations", "What counts as a discovery"):
+
+- *Truth* is the campaign's oracle without its observation wrappers. It labels the initial set, the
+  held-out set and every proposal; model health and discoveries are scored against it.
+- *Observations* are the wrapped oracle's answers (noise, drops, failures): what the loop is told and
+  trains on. Real experimental labels enter only through the ``lookup`` oracle.
+- A proposal is a *hit* when its experiment returned a result and truth says it is a target, and a
+  *discovery* when the hit is at least ``target.novelty`` at.% from every alloy of the reference set
+  and every earlier discovery. No composition is proposed twice.
+- One frame per iteration: every latent point a policy or metric sees is the current model's
+  encoding of a composition (for generated candidates, of the decoded and rounded composition).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,7 +34,14 @@ from arcloop.config import CampaignConfig
 from arcloop.data import alloy_fractions, alloy_labels
 from arcloop.errors import ArcloopError
 from arcloop.materials import FAMILY_NAMES, dominant_family, format_formula, n_elements
-from arcloop.metrics import campaign_bandwidth, iteration_metrics
+from arcloop.metrics import (
+    campaign_bandwidth,
+    discovery_mask,
+    iteration_metrics,
+    nearest_distance,
+    procrustes_disparity,
+    redundancy_mask,
+)
 from arcloop.models import SSVAE
 from arcloop.oracles import LabelBatch, Oracle, build_oracle
 from arcloop.policies import (
@@ -33,9 +53,9 @@ from arcloop.policies import (
     latent_candidates,
     pool_candidates,
 )
-from arcloop.state import CampaignState
+from arcloop.state import CampaignState, no_proposals
 
-PURPOSES = ("split", "initial", "train", "candidates", "policy", "oracle")
+PURPOSES = ("split", "initial", "train", "candidates", "policy", "oracle", "truth", "imbalance")
 
 
 def derived_seed(seed: int, *parts: int | str) -> int:
@@ -50,28 +70,42 @@ def rng_for(seed: int, *parts: int | str) -> np.random.Generator:
 
 @dataclass(frozen=True)
 class CampaignSetup:
-    """What a campaign derives from its config once: data split, oracle, policy, targets."""
+    """What a campaign derives from its config once: data split, truth and observation, policy, targets."""
 
     config: CampaignConfig
     pool_X: np.ndarray  # (N, 30) every dataset alloy
-    pool_y: np.ndarray  # (N,) real labels
-    holdout: np.ndarray  # dataset rows kept out of the loop (model metrics)
-    initial: np.ndarray  # dataset rows of the initial labelled set
-    loop_rows: np.ndarray  # dataset rows the loop may use (not held out)
-    oracle: Oracle
+    real_y: np.ndarray  # (N,) the experimental labels (used only through the lookup oracle)
+    truth_y: np.ndarray  # (N,) truth's label of every dataset alloy, -1 where truth abstains
+    holdout: np.ndarray  # dataset rows kept out of the loop, truth-labelled (model metrics)
+    initial: np.ndarray  # dataset rows of the initial labelled set (truth labels)
+    loop_rows: np.ndarray  # dataset rows the loop may use (not held out; imbalance-subsampled)
+    truth: Oracle  # the oracle without its observation wrappers
+    observe: Oracle  # the oracle as configured: what the loop is told
     policy: Policy
-    n_targets: int | None  # pool source: targets among the unlabelled pool at the start
-    base_rate: float  # random expectation of a hit per label
+    reference_X: np.ndarray  # (r, 30) the known alloys a discovery must be new against
+    pool_target_keys: frozenset[bytes]  # pool source: the distinct target compositions of the pool
 
-    def is_target(self, compositions: np.ndarray, labels: np.ndarray, ok: np.ndarray) -> np.ndarray:
-        return target_mask(self.config, compositions, labels, ok)
+    @property
+    def oracle(self) -> Oracle:
+        """The observing oracle (the one the loop calls and journals)."""
+        return self.observe
+
+    @property
+    def n_pool_targets(self) -> int | None:
+        """Pool source: number of distinct target compositions among the candidates; None otherwise."""
+        return len(self.pool_target_keys) if self.config.candidates.source == "pool" else None
+
+    def is_target(self, compositions: np.ndarray, true_labels: np.ndarray) -> np.ndarray:
+        """(n,) bool: truth says target (single phase and, if set, at least ``min_elements`` elements)."""
+        return target_mask(self.config, compositions, true_labels)
 
 
 @dataclass(frozen=True)
 class Proposal:
     candidates: Candidates
     batch: np.ndarray  # (k,) indices into candidates
-    labelled_z: np.ndarray  # (m, d) the labelled set in this iteration's latent space
+    explored_z: np.ndarray  # (m, d) the explored set (initial + every earlier proposal), this frame
+    roundtrip_error: float = math.nan  # latent source: mean |z sampled - encode(round(decode(z)))|
 
     @property
     def compositions(self) -> np.ndarray:
@@ -82,18 +116,53 @@ class Proposal:
         return self.candidates.z[self.batch]
 
 
+def composition_keys(X: np.ndarray) -> list[bytes]:
+    """One hashable key per row: the composition to 1e-9 in every fraction (the same formula)."""
+    return [row.tobytes() for row in np.round(np.asarray(X) * 1e9).astype(np.int64)]
+
+
+def _imbalanced_rows(
+    config: CampaignConfig, rows: np.ndarray, pool_X: np.ndarray, truth_y: np.ndarray
+) -> np.ndarray:
+    """The ``imbalance`` scenario: keep every row of the group, each other row with probability 1/ratio."""
+    scenario = config.scenario
+    if scenario.imbalance_by == "family":
+        in_group = dominant_family(pool_X[rows]) == FAMILY_NAMES.index(scenario.family)
+        what = f"family {scenario.family}"
+    else:
+        in_group = truth_y[rows] == scenario.imbalance_class
+        what = f"class {scenario.imbalance_class}"
+    if not in_group.any():
+        raise ArcloopError(f"scenario.imbalance_by: no loop alloy belongs to {what}; choose another group")
+    kept = rng_for(config.seed, "imbalance").random(rows.size) < 1.0 / scenario.imbalance_ratio
+    return rows[in_group | kept]
+
+
 def prepare(config: CampaignConfig) -> CampaignSetup:
-    """Split the dataset, draw the scenario's initial set, build oracle and policy. Fails early."""
-    pool_X, pool_y = alloy_fractions(), alloy_labels()
+    """Split the dataset, label it by truth, draw the scenario's initial set, build the oracles and the
+    policy. Fails early, with one line, on anything a user can get wrong."""
+    pool_X, real_y = alloy_fractions(), alloy_labels()
+    truth = build_oracle(config.oracle.model_copy(update={"wrappers": []}))
+    observe = build_oracle(config.oracle)
+    if truth.requires_latent:
+        raise ArcloopError(
+            f"oracle {config.oracle.name!r}: needs latent coordinates, so its truth would move with the "
+            "model; give it a fixed frame (a function of the composition alone)"
+        )
+    answered = truth.label(pool_X, rng=rng_for(config.seed, "truth"))
+    truth_y = np.where(answered.status == "ok", answered.labels, -1).astype(np.int64)
     n = len(pool_X)
     order = rng_for(config.seed, "split").permutation(n)
     n_holdout = round(config.scenario.holdout_fraction * n)
     holdout, loop_rows = np.sort(order[:n_holdout]), np.sort(order[n_holdout:])
+    holdout = holdout[truth_y[holdout] >= 0]
     scenario = config.scenario
-    eligible = loop_rows
+    if scenario.kind == "imbalance":
+        loop_rows = _imbalanced_rows(config, loop_rows, pool_X, truth_y)
+    eligible = loop_rows[truth_y[loop_rows] >= 0]
     if scenario.kind == "family":
         family = FAMILY_NAMES.index(scenario.family)
-        eligible = loop_rows[dominant_family(pool_X[loop_rows]) == family]
+        eligible = eligible[dominant_family(pool_X[eligible]) == family]
     if len(eligible) < scenario.n_initial:
         raise ArcloopError(
             f"scenario.n_initial: {scenario.n_initial} alloys requested, "
@@ -103,60 +172,51 @@ def prepare(config: CampaignConfig) -> CampaignSetup:
     initial = np.sort(
         rng_for(config.seed, "initial").choice(eligible, size=scenario.n_initial, replace=False)
     )
-    if len(set(pool_y[initial].tolist())) < 2:
+    if len(set(truth_y[initial].tolist())) < 2:
         raise ArcloopError(
-            "scenario: the initial labelled set holds one class only; "
+            "scenario: truth labels the initial set with one class only; "
             "raise scenario.n_initial or change the seed"
         )
-    oracle = build_oracle(config.oracle)
-    policy = build_policy(config.policy)
-    candidates_source = config.candidates.source
+    policy = build_policy(config.policy, default_radius=config.target.novelty)
     available = np.setdiff1d(loop_rows, initial)
-    n_targets: int | None = None
-    if candidates_source == "pool":
+    pool_source = config.candidates.source == "pool"
+    target_keys: frozenset[bytes] = frozenset()
+    if pool_source:
         # Only rows the pool can offer count: those passing the feasibility rules.
-        ok = apply_feasibility(pool_X[available], config.candidates.feasibility)[1]
-        targets = target_mask(config, pool_X[available], pool_y[available], ok)
-        n_targets = int(targets.sum())
-        base_rate = n_targets / max(int(ok.sum()), 1)
+        feasible = apply_feasibility(pool_X[available], config.candidates.feasibility)[1]
+        rows = available[feasible]
+        targets = target_mask(config, pool_X[rows], truth_y[rows])
+        target_keys = frozenset(composition_keys(pool_X[rows[targets]]))
+    if config.target.reference == "dataset":
+        # What the literature knows: the packaged alloys, less the pool source's own candidates.
+        known = np.setdiff1d(np.arange(n), available) if pool_source else np.arange(n)
+        reference_X = pool_X[known]
+    elif config.target.reference == "initial":
+        reference_X = pool_X[initial]
     else:
-        base_rate = _oracle_base_rate(config, pool_X[loop_rows])
+        reference_X = np.zeros((0, pool_X.shape[1]))
     return CampaignSetup(
         config=config,
         pool_X=pool_X,
-        pool_y=pool_y,
+        real_y=real_y,
+        truth_y=truth_y,
         holdout=holdout,
         initial=initial,
         loop_rows=loop_rows,
-        oracle=oracle,
+        truth=truth,
+        observe=observe,
         policy=policy,
-        n_targets=n_targets,
-        base_rate=base_rate,
+        reference_X=reference_X,
+        pool_target_keys=target_keys,
     )
 
 
-def target_mask(config: CampaignConfig, X: np.ndarray, labels: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """A discovery: labelled ``ok``, single phase, and (optionally) at least ``min_elements`` elements."""
-    hit = ok & (labels == 1)
+def target_mask(config: CampaignConfig, X: np.ndarray, true_labels: np.ndarray) -> np.ndarray:
+    """(n,) bool: truth says single phase and (optionally) at least ``min_elements`` elements."""
+    hit = np.asarray(true_labels) == 1
     if config.target.min_elements is not None and len(X):
         hit &= n_elements(X, config.target.element_threshold) >= config.target.min_elements
     return hit
-
-
-def _oracle_base_rate(config: CampaignConfig, X: np.ndarray) -> float:
-    """Share of targets among the dataset's alloys as the (unwrapped) oracle labels them.
-
-    The random expectation for generated candidates: there is no finite pool, so the reference is
-    'an alloy of the kind already known'. NaN for an oracle that needs latent coordinates.
-    """
-    bare = build_oracle(config.oracle.model_copy(update={"wrappers": []}))
-    if bare.requires_latent:
-        return float("nan")
-    batch = bare.label(X, rng=rng_for(config.seed, "oracle", 0, 0))
-    ok = batch.status == "ok"
-    if not ok.any():
-        return float("nan")
-    return float(target_mask(config, X[ok], batch.labels[ok], np.ones(int(ok.sum()), dtype=bool)).mean())
 
 
 def initial_state(setup: CampaignSetup) -> CampaignState:
@@ -165,16 +225,34 @@ def initial_state(setup: CampaignSetup) -> CampaignState:
         fingerprint=setup.config.fingerprint(),
         iteration=0,
         labelled_X=setup.pool_X[rows],
-        labelled_y=setup.pool_y[rows].astype(np.int64),
+        labelled_y=setup.truth_y[rows].astype(np.int64),
         labelled_origin=np.full(len(rows), -1, dtype=np.int64),
         labelled_pool_index=rows.astype(np.int64),
-        hit_sequence=np.zeros(0, dtype=bool),
+        previous_pool_z=np.zeros((0, 0)),
+        **no_proposals(),
     )
 
 
 def unlabelled_rows(setup: CampaignSetup, state: CampaignState) -> np.ndarray:
-    """Dataset rows of the loop that are not labelled yet (the pool, and the model's unlabelled data)."""
+    """Dataset rows of the loop that are not labelled yet: the model's unlabelled data."""
     return np.setdiff1d(setup.loop_rows, state.labelled_pool_index[state.labelled_pool_index >= 0])
+
+
+def explored_compositions(setup: CampaignSetup, state: CampaignState) -> np.ndarray:
+    """(m, 30) the explored set: the initial set, then every proposal in order, whatever its status."""
+    return np.concatenate([setup.pool_X[setup.initial], state.proposed_X])
+
+
+def explored_labels(setup: CampaignSetup, state: CampaignState) -> np.ndarray:
+    """(m,) what the loop was told about the explored set: truth for the initial set, then the
+    observed labels (-1 where no result came back)."""
+    return np.concatenate([setup.truth_y[setup.initial], state.proposed_observed]).astype(np.int64)
+
+
+def candidate_rows(setup: CampaignSetup, state: CampaignState) -> np.ndarray:
+    """Pool source: loop rows never proposed (labelled, dropped, failed or abstained) nor initial."""
+    consumed = np.concatenate([setup.initial, state.proposed_pool_index[state.proposed_pool_index >= 0]])
+    return np.setdiff1d(setup.loop_rows, consumed)
 
 
 def new_model(setup: CampaignSetup) -> SSVAE:
@@ -196,34 +274,65 @@ def train(setup: CampaignSetup, state: CampaignState, model: SSVAE | None) -> SS
 
 
 def propose(setup: CampaignSetup, state: CampaignState, model: SSVAE) -> Proposal:
-    """Candidates from the configured source, and the policy's batch among them."""
+    """Candidates from the configured source, in this iteration's frame, and the policy's batch."""
     config = setup.config
-    labelled_z = model.encode(state.labelled_X)
+    explored_X = explored_compositions(setup, state)
+    explored_z = model.encode(explored_X)
     rng = rng_for(config.seed, state.iteration, "candidates")
+    roundtrip = math.nan
     if config.candidates.source == "pool":
-        rows = unlabelled_rows(setup, state)
-        # Every dataset row is its own experiment, even where two share a composition: the
-        # lookup oracle answers per row, and the target count above counts rows.
-        candidates = pool_candidates(model, setup.pool_X[rows], rows, config.candidates, deduplicate="none")
+        rows = candidate_rows(setup, state)
+        # A composition is proposed once: pool rows equal to an explored composition, or to an
+        # earlier row, are not candidates (the dataset spells six alloys twice).
+        candidates = pool_candidates(
+            model,
+            setup.pool_X[rows],
+            rows,
+            config.candidates,
+            labelled_compositions=explored_X,
+            deduplicate="exact",
+        )
     else:
-        candidates = latent_candidates(model, config.candidates, labelled_z, state.labelled_X, rng)
+        sampled = latent_candidates(model, config.candidates, explored_z, explored_X, rng)
+        candidates = sampled
+        if len(sampled):
+            # One frame: the point a candidate stands at is the encoding of what would be made.
+            encoded = model.encode(sampled.compositions)
+            roundtrip = float(np.linalg.norm(sampled.z - encoded, axis=1).mean())
+            candidates = Candidates(
+                z=encoded,
+                compositions=sampled.compositions,
+                p_samples=sampled.p_samples,
+                pool_index=sampled.pool_index,
+                local=sampled.local,
+            )
     if len(candidates) == 0:
         raise ArcloopError(
             f"iteration {state.iteration}: no feasible candidates; loosen candidates.feasibility "
             "or draw more with candidates.n_candidates"
         )
-    context = Context(labelled_z=labelled_z, labels=state.labelled_y, iteration=state.iteration)
+    context = Context(
+        labelled_z=explored_z,
+        labels=explored_labels(setup, state),
+        iteration=state.iteration,
+        explored_compositions=explored_X,
+    )
     batch = setup.policy.select(
         candidates, context, config.batch_size, rng_for(config.seed, state.iteration, "policy")
     )
-    return Proposal(candidates=candidates, batch=np.asarray(batch, dtype=np.int64), labelled_z=labelled_z)
+    return Proposal(
+        candidates=candidates,
+        batch=np.asarray(batch, dtype=np.int64),
+        explored_z=explored_z,
+        roundtrip_error=roundtrip,
+    )
 
 
 def label(setup: CampaignSetup, proposal: Proposal, iteration: int, attempt: int) -> LabelBatch:
-    """One oracle call. ``attempt`` (1, 2, ...) gives each retry its own random draw."""
-    latent = proposal.z if setup.oracle.requires_latent else None
+    """One call of the observing oracle. ``attempt`` (1, 2, ...) gives each retry its own random draw."""
+    latent = proposal.z if setup.observe.requires_latent else None
     rng = rng_for(setup.config.seed, iteration, "oracle", attempt)
-    return setup.oracle.label(proposal.compositions, rng=rng, latent=latent)
+    return setup.observe.label(proposal.compositions, rng=rng, latent=latent)
 
 
 def journal_oracle_call(
@@ -250,50 +359,88 @@ def measure(
     labels: LabelBatch,
     attempts: int,
 ) -> tuple[CampaignState, dict[str, float]]:
-    """Metrics of this iteration and the advanced state (labels joined, history rows appended)."""
-    ok = labels.status == "ok"
+    """Truth's verdict on the batch, this iteration's metrics, and the advanced state."""
+    config = setup.config
     compositions = proposal.compositions
-    hits = setup.is_target(compositions, labels.labels, ok)
+    judged = setup.truth.label(compositions, rng=rng_for(config.seed, state.iteration, "truth"))
+    true = np.where(judged.status == "ok", judged.labels, -1).astype(np.int64)
+    ok = labels.status == "ok"
+    # A hit needs a result: a dropped or failed true target was paid for and is not found.
+    hit = ok & setup.is_target(compositions, true)
+    radius = config.target.novelty
+    discovery = discovery_mask(
+        compositions, hit, setup.reference_X, state.proposed_X[state.proposed_discovery], radius
+    )
+    redundant = redundancy_mask(compositions, state.proposed_X, radius)
+    proposals = {
+        "proposed_X": compositions,
+        "proposed_pool_index": proposal.candidates.pool_index[proposal.batch],
+        "proposed_iteration": np.full(len(compositions), state.iteration, dtype=np.int64),
+        "proposed_status": labels.status,
+        "proposed_observed": labels.labels,
+        "proposed_true": true,
+        "proposed_hit": hit,
+        "proposed_discovery": discovery,
+    }
+    all_hits = np.concatenate([state.proposed_hit, hit])
+    all_discoveries = np.concatenate([state.proposed_discovery, discovery])
+    all_paid = np.concatenate([state.paid, labels.status != "abstained"])
+    fraction = math.nan
+    if setup.n_pool_targets:
+        found = set(composition_keys(np.concatenate([state.proposed_X, compositions])[all_hits]))
+        fraction = len(found & setup.pool_target_keys) / setup.n_pool_targets
+    loop_X = setup.pool_X[setup.loop_rows]
+    pool_z = model.encode(loop_X)
     bandwidth = state.vendi_bandwidth
     if bandwidth is None:
         # Fixed once per campaign, from the first model's view of the pool: values stay comparable.
-        bandwidth = float(campaign_bandwidth(model.encode(setup.pool_X[setup.loop_rows])))
+        bandwidth = float(campaign_bandwidth(pool_z))
+    health = model.latent_health(loop_X)
+    health["roundtrip_error"] = proposal.roundtrip_error
+    health["frame_drift"] = (
+        procrustes_disparity(state.previous_pool_z, pool_z) if state.previous_pool_z.size else math.nan
+    )
     holdout_X = setup.pool_X[setup.holdout]
-    health = model.latent_health(setup.pool_X[setup.loop_rows])
-    hit_sequence = np.concatenate([state.hit_sequence, hits[ok]])
+    holdout_y = setup.truth_y[setup.holdout]
     metrics = iteration_metrics(
-        explored_z=proposal.labelled_z,
+        explored_z=proposal.explored_z,
         batch_z=proposal.z,
-        explored_compositions=state.labelled_X,
+        explored_compositions=explored_compositions(setup, state),
         batch_compositions=compositions,
         pool_compositions=setup.pool_X,
         vendi_bandwidth=bandwidth,
-        hit_sequence=hit_sequence,
-        batch_hits=hits[ok],
-        n_targets=setup.n_targets,
-        base_rate=setup.base_rate,
+        hits=all_hits,
+        discoveries=all_discoveries,
+        paid=all_paid,
+        redundant=redundant,
+        fraction_found=fraction,
         candidate_p_samples=proposal.candidates.p_samples,
         batch_index=proposal.batch,
         holdout_p=model.predict_proba(holdout_X) if len(holdout_X) else None,
-        holdout_y=setup.pool_y[setup.holdout] if len(holdout_X) else None,
-        labelled_z=proposal.labelled_z,
-        labelled_y=state.labelled_y,
+        holdout_y=holdout_y if len(holdout_X) else None,
+        # Encodings with a fixed phase input (the prior), so the classifier cannot leak the label in.
+        mi_z=model.encode(holdout_X, y=model.prior_single) if len(holdout_X) else None,
+        mi_y=holdout_y if len(holdout_X) else None,
         model_stats=health,
     )
     metrics = {key: float(value) for key, value in metrics.items()}
     metrics["oracle/attempts"] = float(attempts)
     metrics["oracle/cost"] = float(np.sum(labels.cost))
-    metrics["oracle/dropped"] = float(np.sum(labels.status == "dropped"))
-    metrics["oracle/failed"] = float(np.sum(labels.status == "failed"))
-    metrics["oracle/labels_used"] = float(len(state.hit_sequence) + int(ok.sum()))
-    rows = _history_rows(state.iteration, proposal, labels, hits, attempts)
-    pool_index = proposal.candidates.pool_index[proposal.batch]
+    for status in ("dropped", "failed", "abstained"):
+        metrics[f"oracle/{status}"] = float(np.sum(labels.status == status))
+    known = np.concatenate([setup.reference_X, state.proposed_X[state.proposed_discovery]])
+    rows = _history_rows(
+        state.iteration,
+        proposal,
+        labels,
+        proposals,
+        redundant,
+        nearest_distance(compositions, known),
+        attempts,
+    )
     advanced = state.with_batch(
-        compositions=compositions,
-        labels=labels.labels,
-        ok=ok,
-        pool_index=pool_index,
-        hits=hits[ok],
+        proposals=proposals,
+        pool_z=pool_z,
         rows=rows,
         metrics=metrics,
         oracle_calls=state.oracle_calls + attempts,
@@ -302,8 +449,16 @@ def measure(
 
 
 def _history_rows(
-    iteration: int, proposal: Proposal, labels: LabelBatch, hits: np.ndarray, attempts: int
+    iteration: int,
+    proposal: Proposal,
+    labels: LabelBatch,
+    proposals: dict[str, np.ndarray],
+    redundant: np.ndarray,
+    novelty: np.ndarray,
+    attempts: int,
 ) -> list[dict[str, Any]]:
+    """One row per proposal. Column names match the metric names: ``hit`` sums to ``discovery/hits``,
+    ``discovery`` to ``discovery/discoveries``, ``redundant`` averages to ``discovery/redundancy``."""
     candidates = proposal.candidates
     batch = proposal.batch
     z = candidates.z[batch]
@@ -316,10 +471,15 @@ def _history_rows(
             "p_mean": float(candidates.p_mean[index]),
             "uncertainty": float(candidates.p_std[index]),
             "bald": float(candidates.bald[index]),
-            "label": int(labels.labels[j]),
             "status": str(labels.status[j]),
+            "observed_label": int(labels.labels[j]),
+            "true_label": int(proposals["proposed_true"][j]),
+            "hit": bool(proposals["proposed_hit"][j]),
+            "discovery": bool(proposals["proposed_discovery"][j]),
+            "redundant": bool(redundant[j]),
+            # at.% to the nearest known alloy or earlier discovery (inf when nothing is known)
+            "novelty_at_pct": float(min(novelty[j], 1e9)),
             "cost": float(labels.cost[j]),
-            "hit": bool(hits[j]),
             "attempts": attempts,
             "pool_index": int(candidates.pool_index[index]),
         }

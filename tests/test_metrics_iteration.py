@@ -34,7 +34,10 @@ def scenario() -> dict[str, object]:
     batch_rows = rng.choice(len(pool), 16, replace=False)
     explored_z = rng.normal(size=(120, 2)) * np.array([1.0, 0.5])
     batch_z = 0.3 * rng.normal(size=(16, 2)) + np.array([5.0, 0.0])  # to the right of the explored cloud
-    hit_sequence = rng.random(100) < 0.4
+    hits = rng.random(100) < 0.4
+    discoveries = hits & (rng.random(100) < 0.5)
+    paid = np.ones(100, dtype=bool)
+    paid[-2:] = False  # the last two proposals of the batch were abstained: free
     p_samples = rng.beta(2.0, 2.0, size=(8, 400))
     return {
         "explored_z": explored_z,
@@ -43,17 +46,24 @@ def scenario() -> dict[str, object]:
         "batch_compositions": pool[batch_rows],
         "pool_compositions": pool,
         "vendi_bandwidth": campaign_bandwidth(rng.normal(size=(500, 2))),
-        "hit_sequence": hit_sequence,
-        "batch_hits": hit_sequence[-14:],  # two of the 16 labels failed
-        "n_targets": 80,
-        "base_rate": 0.25,
+        "hits": hits,
+        "discoveries": discoveries,
+        "paid": paid,
+        "redundant": np.arange(16) % 4 == 0,
+        "fraction_found": 0.25,
         "candidate_p_samples": p_samples,
         "batch_index": np.argsort(-bald(p_samples))[:16],
         "holdout_p": rng.random(50),
         "holdout_y": rng.integers(0, 2, 50),
-        "labelled_z": np.vstack([explored_z, batch_z]),
-        "labelled_y": rng.integers(-1, 2, 136),
-        "model_stats": {"elbo": -12.5, "active_units": 2, "kl_dim_0": 0.7},
+        "mi_z": np.vstack([explored_z, batch_z]),
+        "mi_y": rng.integers(-1, 2, 136),
+        "model_stats": {
+            "elbo": -12.5,
+            "active_units": 2,
+            "kl_dim_0": 0.7,
+            "roundtrip_error": 0.3,
+            "frame_drift": 0.01,
+        },
     }
 
 
@@ -70,12 +80,15 @@ def test_every_name_is_present_as_a_plain_float(scenario: dict[str, object]) -> 
 
 def test_values_equal_their_building_blocks(scenario: dict[str, object]) -> None:
     metrics = iteration_metrics(**scenario)
-    sequence = scenario["hit_sequence"]
-    assert metrics["discovery/hits_cumulative"] == sequence.sum()
-    assert metrics["discovery/hits_batch"] == sequence[-14:].sum()
-    assert metrics["discovery/hit_rate"] == pytest.approx(sequence[-14:].mean())
-    assert metrics["discovery/fraction_found"] == pytest.approx(sequence.sum() / 80)
-    assert metrics["discovery/enhancement_factor"] == pytest.approx(sequence.sum() / (100 * 0.25))
+    hits, found = scenario["hits"], scenario["discoveries"]
+    assert metrics["discovery/hits"] == hits.sum()
+    assert metrics["discovery/hits_batch"] == hits[-16:].sum()
+    assert metrics["discovery/discoveries"] == found.sum()
+    assert metrics["discovery/discoveries_batch"] == found[-16:].sum()
+    assert metrics["discovery/labels_paid"] == 98
+    assert metrics["discovery/yield"] == pytest.approx(found.sum() / 98)
+    assert metrics["discovery/redundancy"] == 0.25
+    assert metrics["discovery/fraction_found"] == 0.25
     everything = np.vstack([scenario["explored_z"], scenario["batch_z"]])
     assert metrics["bias/isoscore"] == isoscore(everything)
     steps = step_directions(scenario["batch_z"], scenario["explored_z"])
@@ -123,13 +136,14 @@ def test_minimal_call_leaves_optional_groups_nan() -> None:
         explored_z=rng.normal(size=(30, 3)),
         batch_z=rng.normal(size=(4, 3)),
         vendi_bandwidth=1.0,
-        hit_sequence=np.array([True, False, True, True]),
-        batch_hits=np.array([True, False, True, True]),
+        hits=np.array([True, False, True, True]),
+        discoveries=np.array([True, False, False, True]),
+        paid=np.ones(4, dtype=bool),
+        redundant=np.zeros(4, dtype=bool),
     )
     assert set(METRIC_NAMES) == set(metrics)
     for name in (
         "discovery/fraction_found",
-        "discovery/enhancement_factor",
         "bias/family_evenness",
         "bias/family_js_divergence",
         "model/accuracy",
@@ -138,11 +152,14 @@ def test_minimal_call_leaves_optional_groups_nan() -> None:
         "model/mutual_information",
         "model/elbo",
         "model/active_units",
+        "model/roundtrip_error",
+        "model/frame_drift",
         "acquisition/bald_ratio",
         "acquisition/entropy_ratio",
     ):
         assert math.isnan(metrics[name]), name
-    assert metrics["discovery/hits_cumulative"] == 3.0
+    assert metrics["discovery/hits"] == 3.0 and metrics["discovery/discoveries"] == 2.0
+    assert metrics["discovery/yield"] == 0.5
     assert 0.0 <= metrics["bias/isoscore"] <= 1.0
 
 
@@ -155,25 +172,29 @@ def test_empty_batch_and_empty_explored_set_do_not_crash() -> None:
         batch_compositions=np.zeros((0, 30)),
         pool_compositions=pool,
         vendi_bandwidth=1.0,
-        hit_sequence=np.zeros(0, dtype=bool),
-        batch_hits=np.zeros(0, dtype=bool),
-        n_targets=10,
-        base_rate=0.3,
+        hits=np.zeros(0, dtype=bool),
+        discoveries=np.zeros(0, dtype=bool),
+        paid=np.zeros(0, dtype=bool),
+        redundant=np.zeros(0, dtype=bool),
+        fraction_found=0.0,
         candidate_p_samples=np.full((4, 5), 0.5),
         batch_index=np.zeros(0, dtype=np.int64),
-        labelled_z=np.zeros((0, 2)),
-        labelled_y=np.zeros(0, dtype=np.int64),
+        mi_z=np.zeros((0, 2)),
+        mi_y=np.zeros(0, dtype=np.int64),
     )
-    assert empty["discovery/hits_cumulative"] == 0.0 and empty["discovery/fraction_found"] == 0.0
+    counts = ("hits", "hits_batch", "discoveries", "discoveries_batch", "labels_paid", "fraction_found")
+    assert all(empty[f"discovery/{name}"] == 0.0 for name in counts)
     for name in METRIC_NAMES:
-        if not name.startswith(("discovery/hits", "discovery/fraction", "discovery/n_labels")):
+        if name.removeprefix("discovery/") not in counts:
             assert math.isnan(empty[name]), name
     one = iteration_metrics(
         explored_z=np.zeros((1, 2)),
         batch_z=np.zeros((1, 2)),  # the proposal repeats the only labelled point: no step direction
         vendi_bandwidth=1.0,
-        hit_sequence=[False],
-        batch_hits=[False],
+        hits=[False],
+        discoveries=[False],
+        paid=[True],
+        redundant=[False],
     )
     assert one["diversity/vendi_batch"] == 1.0 and one["diversity/vendi_explored"] == pytest.approx(1.0)
     assert one["diversity/novelty"] == 0.0
@@ -186,10 +207,10 @@ def test_empty_batch_and_empty_explored_set_do_not_crash() -> None:
         ({"batch_z": np.zeros((4, 3))}, "batch_z"),
         ({"batch_compositions": np.zeros((16, 30))}, "batch_compositions"),
         ({"explored_compositions": alloy_fractions()[:5]}, "explored_compositions"),
-        ({"batch_hits": np.zeros(200, dtype=bool)}, "batch_hits"),
-        ({"base_rate": 1.5}, "base_rate"),
+        ({"discoveries": np.zeros(200, dtype=bool)}, "discoveries"),
+        ({"discoveries": np.ones(100, dtype=bool)}, "discoveries"),
         ({"holdout_y": None}, "holdout_p"),
-        ({"labelled_y": np.zeros(3, dtype=int)}, "labelled_y"),
+        ({"mi_y": np.zeros(3, dtype=int)}, "mi_y"),
         ({"batch_index": np.array([400])}, "batch_index"),
         ({"model_stats": {"elbo": "high"}}, "model_stats"),
         ({"vendi_bandwidth": -1.0}, "bandwidth"),

@@ -11,21 +11,16 @@ import typer
 
 from arcloop.errors import ArcloopError
 
-PROGRESS_FIGURES = (
-    ("hits", "discovery/hits_cumulative", "{:.0f}"),
-    ("EF", "discovery/enhancement_factor", "{:.2f}"),
-    ("IsoScore", "bias/isoscore", "{:.2f}"),
-    ("dir.H", "bias/direction_entropy", "{:.2f}"),
-    ("Vendi", "diversity/vendi_explored", "{:.1f}"),
-)
-
 
 def _figures(metrics: dict[str, float]) -> str:
+    """The progress bar's readings, named as in MLflow (the part after the group)."""
+    from arcloop.metrics.registry import progress_metrics
+
     parts = []
-    for label, key, pattern in PROGRESS_FIGURES:
-        value = metrics.get(key)
+    for spec in progress_metrics():
+        value = metrics.get(spec.name)
         if value is not None and math.isfinite(value):
-            parts.append(f"{label} {pattern.format(value)}")
+            parts.append(f"{spec.short} {spec.fmt.format(value)}")
     return "  ".join(parts)
 
 
@@ -66,7 +61,7 @@ def _print_summary(result: dict[str, Any], as_json: bool) -> None:
         return
     typer.echo(
         f"MLflow run {result['mlflow_run_id']}: {result['iterations']} iterations, "
-        f"{result['labels_used']} labels, {result['oracle_calls']} oracle calls"
+        f"{result['labels_paid']} labels paid, {result['oracle_calls']} oracle calls"
     )
     for key, value in result.items():
         if "/" in key:

@@ -22,15 +22,20 @@ from arcloop.metrics.bias import (
     top_eigen_share,
 )
 from arcloop.metrics.discovery import (
+    SAME_COMPOSITION,
     acceleration_factor,
+    composition_distance,
     cumulative_hits,
+    discovery_mask,
     draws_to_reach,
     enhancement_factor,
     fraction_found,
     hits,
+    nearest_distance,
     random_expected_curve,
     random_expected_draws,
     random_expected_hits,
+    redundancy_mask,
 )
 from arcloop.metrics.diversity import (
     DEFAULT_LANDMARKS,
@@ -40,7 +45,8 @@ from arcloop.metrics.diversity import (
     rbf_kernel,
     vendi_score,
 )
-from arcloop.metrics.iteration import METRIC_NAMES, iteration_metrics
+from arcloop.metrics.frame import procrustes_disparity
+from arcloop.metrics.iteration import iteration_metrics
 from arcloop.metrics.model import (
     accuracy,
     bald,
@@ -50,20 +56,27 @@ from arcloop.metrics.model import (
     predictive_entropy,
     roc_auc,
 )
+from arcloop.metrics.registry import BY_NAME, METRIC_NAMES, METRICS, MetricSpec
 
 __all__ = [
+    "BY_NAME",
     "DEFAULT_ANGLE_BINS",
     "DEFAULT_LANDMARKS",
+    "METRICS",
     "METRIC_NAMES",
+    "SAME_COMPOSITION",
+    "MetricSpec",
     "acceleration_factor",
     "accuracy",
     "bald",
     "binary_entropy",
     "campaign_bandwidth",
     "centred_singular_values",
+    "composition_distance",
     "cumulative_hits",
     "direction_bin_index",
     "direction_entropy",
+    "discovery_mask",
     "draws_to_reach",
     "effective_rank",
     "enhancement_factor",
@@ -80,12 +93,15 @@ __all__ = [
     "mean_resultant_length",
     "mutual_information",
     "n_direction_bins",
+    "nearest_distance",
     "orientation_erank",
     "predictive_entropy",
+    "procrustes_disparity",
     "random_expected_curve",
     "random_expected_draws",
     "random_expected_hits",
     "rbf_kernel",
+    "redundancy_mask",
     "roc_auc",
     "spectral_effective_rank",
     "step_directions",

@@ -154,3 +154,112 @@ def acceleration_factor(curve: ArrayLike, baseline_curve: ArrayLike, level: floa
     if math.isnan(method) or math.isnan(baseline):
         return math.nan
     return baseline / method
+
+
+# --------------------------------------------------------------------------- novelty: what counts as new
+
+SAME_COMPOSITION = 1e-9
+"""At.% below which two compositions are the same alloy, whatever the novelty radius (so that a
+radius of 0 still counts a repeated composition once)."""
+
+
+def _compositions(X: ArrayLike, name: str) -> np.ndarray:
+    array = np.asarray(X, dtype=np.float64)
+    if array.ndim != 2:
+        raise ArcloopError(f"{name}: expected an (n, n_elements) array of fractions, got shape {array.shape}")
+    if not np.isfinite(array).all() or (array < 0).any():
+        raise ArcloopError(f"{name}: fractions must be finite and non-negative")
+    return array
+
+
+def composition_distance(A: ArrayLike, B: ArrayLike) -> np.ndarray:
+    """(n, m) distances in atomic percent between the rows of A and of B.
+
+    d(a, b) = ½ Σ_i |a_i − b_i| × 100: the share of atoms (at.%) that must change element to turn one
+    composition into the other (half the L1 distance of the fraction vectors). 0 for the same alloy,
+    100 for alloys with no element in common. Rows are fraction vectors in the same element order.
+    """
+    a, b = _compositions(A, "A"), _compositions(B, "B")
+    if a.shape[1] != b.shape[1]:
+        raise ArcloopError(f"B: expected {a.shape[1]} element columns to match A, got {b.shape[1]}")
+    if a.shape[0] == 0 or b.shape[0] == 0:
+        return np.zeros((a.shape[0], b.shape[0]))
+    from scipy.spatial.distance import cdist
+
+    return 50.0 * cdist(a, b, metric="cityblock")
+
+
+def nearest_distance(X: ArrayLike, reference: ArrayLike) -> np.ndarray:
+    """(n,) at.% distance of each row of X to its nearest row of ``reference`` (+inf if there is none).
+
+    Computed in blocks of rows, so a reference of thousands of alloys costs little memory.
+    """
+    x, ref = _compositions(X, "X"), _compositions(reference, "reference")
+    out = np.full(x.shape[0], math.inf)
+    if ref.shape[0] == 0 or x.shape[0] == 0:
+        return out
+    block = max(1, 2_000_000 // max(ref.shape[0], 1))
+    for start in range(0, x.shape[0], block):
+        out[start : start + block] = composition_distance(x[start : start + block], ref).min(axis=1)
+    return out
+
+
+def _within(distance: np.ndarray, radius: float) -> np.ndarray:
+    return (distance < radius) | (distance <= SAME_COMPOSITION)
+
+
+def _check_radius(radius: float) -> float:
+    if not (isinstance(radius, int | float) and math.isfinite(radius) and radius >= 0):
+        raise ArcloopError(f"radius: expected a number of at.% >= 0, got {radius!r}")
+    return float(radius)
+
+
+def discovery_mask(
+    batch: ArrayLike,
+    hits: ArrayLike,
+    known: ArrayLike,
+    earlier_discoveries: ArrayLike,
+    radius: float,
+) -> np.ndarray:
+    """(k,) bool: which hits of a batch are discoveries, taken in batch order.
+
+    A hit is a discovery when it lies at least ``radius`` at.% (:func:`composition_distance`) from every
+    ``known`` alloy (the reference set: what the literature already knows), from every earlier
+    discovery of the campaign, and from every discovery earlier in this batch — and is never the very
+    same composition as one of them (even at radius 0). So two hits within the radius count once, and
+    re-finding a known alloy never counts.
+
+    Args:
+        batch: (k, n_elements) compositions of the batch, in the order they were proposed.
+        hits: (k,) bool, the batch's hits (truth says target, and the experiment returned a result).
+        known: (r, n_elements) the reference set (may be empty).
+        earlier_discoveries: (e, n_elements) compositions of the campaign's earlier discoveries.
+        radius: the novelty radius in at.% (``target.novelty``).
+    """
+    x = _compositions(batch, "batch")
+    hit = as_bool_vector(hits, "hits")
+    if hit.size != x.shape[0]:
+        raise ArcloopError(f"hits: expected {x.shape[0]} flags (one per batch row), got {hit.size}")
+    r = _check_radius(radius)
+    far_from_known = ~_within(nearest_distance(x, known), r)
+    far_from_earlier = ~_within(nearest_distance(x, earlier_discoveries), r)
+    found = np.zeros(x.shape[0], dtype=bool)
+    for j in np.flatnonzero(hit & far_from_known & far_from_earlier):
+        accepted = x[found]
+        if accepted.shape[0] and _within(composition_distance(x[j : j + 1], accepted), r).any():
+            continue
+        found[j] = True
+    return found
+
+
+def redundancy_mask(batch: ArrayLike, earlier: ArrayLike, radius: float) -> np.ndarray:
+    """(k,) bool: batch members within ``radius`` at.% of an earlier proposal or of an earlier member of
+    the batch (the same composition counts at any radius). ``discovery/redundancy`` is its mean: the
+    share of the batch spent on what could not count as a new discovery twice."""
+    x = _compositions(batch, "batch")
+    r = _check_radius(radius)
+    redundant = _within(nearest_distance(x, earlier), r)
+    if x.shape[0] > 1:
+        pairwise = _within(composition_distance(x, x), r)
+        redundant |= np.tril(pairwise, k=-1).any(axis=1)
+    return redundant

@@ -4,12 +4,14 @@ Which set each metric describes:
 
 - *explored set* (``bias/isoscore``, ``bias/top_eigen_share``, ``bias/effective_rank``, ``bias/family_*``,
   ``diversity/vendi_explored``): everything explored up to and including this batch, ``explored_z ∪ batch_z``,
-  so that, like ``discovery/hits_cumulative``, the value at step t describes the state after iteration t;
+  so that, like ``discovery/discoveries``, the value at step t describes the state after iteration t;
 - *steps* (``bias/mean_resultant_length``, ``bias/orientation_erank``, ``bias/direction_entropy``) and
   ``diversity/novelty``: the batch relative to what was labelled before it (``explored_z``);
 - *batch* (``diversity/vendi_batch``, ``diversity/mean_pairwise_distance``).
 
-Every name in :data:`METRIC_NAMES` is always present; a value that is undefined for this iteration (empty
+Every point is in the current model's latent frame: the encoding of a composition by this iteration's
+model. Every name in :data:`METRIC_NAMES` (declared once, in :mod:`arcloop.metrics.registry`) is always
+present; a value that is undefined for this iteration (empty
 batch, no held-out set, unknown target count, …) is NaN. Extra ``model_stats`` entries are passed through as
 ``model/<key>``.
 """
@@ -37,46 +39,21 @@ from arcloop.metrics.bias import (
     step_directions,
     top_eigen_share,
 )
-from arcloop.metrics.discovery import fraction_found
 from arcloop.metrics.diversity import DEFAULT_LANDMARKS, knn_novelty, mean_pairwise_distance, vendi_score
 from arcloop.metrics.model import (
     accuracy,
     bald,
     expected_calibration_error,
-    mutual_information,
     predictive_entropy,
     roc_auc,
 )
+from arcloop.metrics.registry import METRIC_NAMES
 
-METRIC_NAMES: tuple[str, ...] = (
-    "discovery/hits_batch",
-    "discovery/hits_cumulative",
-    "discovery/hit_rate",
-    "discovery/fraction_found",
-    "discovery/enhancement_factor",
-    "discovery/n_labels",
-    "bias/isoscore",
-    "bias/top_eigen_share",
-    "bias/effective_rank",
-    "bias/mean_resultant_length",
-    "bias/orientation_erank",
-    "bias/direction_entropy",
-    "bias/family_evenness",
-    "bias/family_js_divergence",
-    "diversity/vendi_batch",
-    "diversity/vendi_explored",
-    "diversity/mean_pairwise_distance",
-    "diversity/novelty",
-    "model/accuracy",
-    "model/roc_auc",
-    "model/ece",
-    "model/mutual_information",
-    "model/elbo",
-    "model/active_units",
-    "acquisition/bald_ratio",
-    "acquisition/entropy_ratio",
-)
-"""Names :func:`iteration_metrics` always returns (model_stats may add more ``model/…`` names)."""
+try:  # the joint k-NN estimator (Ross 2014 in d dimensions)
+    from arcloop.metrics.model import joint_mutual_information  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - until the joint estimator lands
+    from arcloop.metrics.model import mutual_information as joint_mutual_information
+
 
 
 def _compositions(X: ArrayLike | None, name: str, rows: int) -> np.ndarray | None:
@@ -89,51 +66,54 @@ def _compositions(X: ArrayLike | None, name: str, rows: int) -> np.ndarray | Non
 
 
 def _discovery(
-    hit_sequence: ArrayLike, batch_hits: ArrayLike, n_targets: int | None, base_rate: float | None
+    hits: ArrayLike,
+    discoveries: ArrayLike,
+    paid: ArrayLike,
+    redundant: ArrayLike,
+    fraction_found: float,
 ) -> dict[str, float]:
-    sequence = as_bool_vector(hit_sequence, "hit_sequence")
-    batch = as_bool_vector(batch_hits, "batch_hits")
-    if batch.size > sequence.size:
+    """Discovery readings from per-proposal flags over the whole campaign, this batch last.
+
+    ``hits``, ``discoveries``, ``paid``: (P,) bool over every proposal so far (P ≥ k); ``redundant``: (k,)
+    bool over this batch, whose proposals are the last k of the P.
+    """
+    hit = as_bool_vector(hits, "hits")
+    found = as_bool_vector(discoveries, "discoveries")
+    was_paid = as_bool_vector(paid, "paid")
+    batch_redundant = as_bool_vector(redundant, "redundant")
+    k = batch_redundant.size
+    if not (hit.size == found.size == was_paid.size) or k > hit.size:
         raise ArcloopError(
-            f"batch_hits: has {batch.size} entries but hit_sequence only {sequence.size}; "
-            "hit_sequence must include this batch's labels"
+            f"hits, discoveries, paid: expected one flag per proposal (same length >= the batch's {k}), "
+            f"got {hit.size}, {found.size}, {was_paid.size}"
         )
-    if base_rate is not None and not (0.0 <= base_rate <= 1.0):
-        raise ArcloopError(f"base_rate: must be a probability in [0, 1], got {base_rate!r}")
-    cumulative = int(sequence.sum())
-    random_expectation = sequence.size * base_rate if base_rate is not None else 0.0
+    if (found & ~hit).any():
+        raise ArcloopError("discoveries: a discovery must be a hit; compute them with discovery_mask")
+    labels_paid = int(was_paid.sum())
+    batch = slice(hit.size - k, hit.size)
     return {
-        "discovery/hits_batch": float(batch.sum()),
-        "discovery/hits_cumulative": float(cumulative),
-        "discovery/hit_rate": float(batch.mean()) if batch.size else math.nan,
-        "discovery/fraction_found": float(fraction_found(cumulative, n_targets)),
-        "discovery/enhancement_factor": cumulative / random_expectation
-        if random_expectation > 0
-        else math.nan,
-        "discovery/n_labels": float(sequence.size),
+        "discovery/hits_batch": float(hit[batch].sum()),
+        "discovery/hits": float(hit.sum()),
+        "discovery/discoveries_batch": float(found[batch].sum()),
+        "discovery/discoveries": float(found.sum()),
+        "discovery/labels_paid": float(labels_paid),
+        "discovery/yield": float(found.sum()) / labels_paid if labels_paid else math.nan,
+        "discovery/redundancy": float(batch_redundant.mean()) if k else math.nan,
+        "discovery/fraction_found": float(fraction_found),
     }
 
 
 def _model(
     holdout_p: ArrayLike | None,
     holdout_y: ArrayLike | None,
-    labelled_z: ArrayLike | None,
-    labelled_y: ArrayLike | None,
+    mi_z: ArrayLike | None,
+    mi_y: ArrayLike | None,
     model_stats: Mapping[str, float] | None,
     mi_max_points: int,
     seed: int,
 ) -> dict[str, float]:
-    values = dict.fromkeys(
-        (
-            "model/accuracy",
-            "model/roc_auc",
-            "model/ece",
-            "model/mutual_information",
-            "model/elbo",
-            "model/active_units",
-        ),
-        math.nan,
-    )
+    names = [name for name in METRIC_NAMES if name.startswith("model/")]
+    values = dict.fromkeys(names, math.nan)
     if (holdout_p is None) != (holdout_y is None):
         raise ArcloopError(
             "holdout_p, holdout_y: pass both (the held-out probabilities and labels) or neither"
@@ -142,17 +122,15 @@ def _model(
         values["model/accuracy"] = accuracy(holdout_p, holdout_y)
         values["model/roc_auc"] = roc_auc(holdout_p, holdout_y)
         values["model/ece"] = expected_calibration_error(holdout_p, holdout_y)
-    if (labelled_z is None) != (labelled_y is None):
-        raise ArcloopError("labelled_z, labelled_y: pass both (latent points and their labels) or neither")
-    if labelled_z is not None:
-        z = as_points(labelled_z, "labelled_z")
-        y = np.asarray(labelled_y)
+    if (mi_z is None) != (mi_y is None):
+        raise ArcloopError("mi_z, mi_y: pass both (latent points and their labels) or neither")
+    if mi_z is not None:
+        z = as_points(mi_z, "mi_z")
+        y = np.asarray(mi_y)
         if y.ndim != 1 or y.size != z.shape[0]:
-            raise ArcloopError(
-                f"labelled_y: expected {z.shape[0]} labels (one per row of labelled_z), got {y.shape}"
-            )
-        known = y >= 0  # failed / dropped labels (−1) carry no class
-        values["model/mutual_information"] = mutual_information(
+            raise ArcloopError(f"mi_y: expected {z.shape[0]} labels (one per row of mi_z), got {y.shape}")
+        known = y >= 0  # rows truth abstains on carry no class
+        values["model/mutual_information"] = joint_mutual_information(
             z[known], y[known], max_points=mi_max_points, seed=seed
         )
     for key, value in (model_stats or {}).items():
@@ -199,19 +177,20 @@ def iteration_metrics(
     explored_z: ArrayLike,
     batch_z: ArrayLike,
     vendi_bandwidth: float,
-    hit_sequence: ArrayLike,
-    batch_hits: ArrayLike,
+    hits: ArrayLike,
+    discoveries: ArrayLike,
+    paid: ArrayLike,
+    redundant: ArrayLike,
+    fraction_found: float = math.nan,
     explored_compositions: ArrayLike | None = None,
     batch_compositions: ArrayLike | None = None,
     pool_compositions: ArrayLike | None = None,
-    n_targets: int | None = None,
-    base_rate: float | None = None,
     candidate_p_samples: ArrayLike | None = None,
     batch_index: ArrayLike | None = None,
     holdout_p: ArrayLike | None = None,
     holdout_y: ArrayLike | None = None,
-    labelled_z: ArrayLike | None = None,
-    labelled_y: ArrayLike | None = None,
+    mi_z: ArrayLike | None = None,
+    mi_y: ArrayLike | None = None,
     model_stats: Mapping[str, float] | None = None,
     direction_bins: int | None = None,
     novelty_k: int = 5,
@@ -222,23 +201,22 @@ def iteration_metrics(
     """All per-iteration metrics as ``{"group/name": float}``: :data:`METRIC_NAMES`, NaN where undefined.
 
     Args:
-        explored_z: (m, d) latent points labelled before this batch (initial set + earlier batches), in the
-            current model's latent space.
-        batch_z: (k, d) latent points of this batch.
+        explored_z: (m, d) current-frame encodings of everything explored before this batch (the initial set
+            and every earlier proposal, whatever its status).
+        batch_z: (k, d) current-frame encodings of this batch's compositions.
         vendi_bandwidth: the campaign's fixed RBF bandwidth, from :func:`campaign_bandwidth` of the pool.
-        hit_sequence: (L,) bool, one per label obtained by the loop so far in order, this batch last.
-        batch_hits: (k',) bool, this batch's hits (k' ≤ k: dropped or failed labels are left out).
+        hits, discoveries, paid: (P,) bool, one per proposal of the campaign so far in order, this batch
+            last: truth hit, new discovery (:func:`arcloop.metrics.discovery_mask`), label paid for.
+        redundant: (k,) bool, :func:`arcloop.metrics.redundancy_mask` of the batch.
+        fraction_found: pool source: share of the pool's distinct targets found; NaN otherwise.
         explored_compositions, batch_compositions: (m, 30) and (k, 30) compositions of those points (family
             metrics are NaN without them); pool_compositions: (N, 30) the reference distribution (all alloys).
-        n_targets: targets available at the start (pool source); None for generated candidates → fraction NaN.
-        base_rate: probability that a random draw is a target; ``discovery/enhancement_factor`` = cumulative
-            hits / (L · base_rate).
-        candidate_p_samples: (T, n) the model's probability samples for this iteration's candidates;
+        candidate_p_samples: (S, n) the surrogate's draws for this iteration's candidates;
             batch_index: (k,) indices of the batch into them. ``acquisition/*_ratio`` = batch mean /
             candidates mean of BALD and of predictive entropy.
-        holdout_p, holdout_y: (h,) probabilities and 0/1 labels on a fixed held-out set, or None.
-        labelled_z, labelled_y: latent points and labels of the labelled set (labels < 0, failed, are left
-            out) for ``model/mutual_information`` (max over coordinates, ≤ ``mi_max_points`` points, seeded).
+        holdout_p, holdout_y: (h,) probabilities and TRUE 0/1 labels on a fixed held-out set, or None.
+        mi_z, mi_y: encodings that do not read the classifier and their true labels (labels < 0 are left
+            out) for ``model/mutual_information``, the joint I(z; y) (≤ ``mi_max_points`` points, seeded).
         model_stats: e.g. ``{"elbo": …, "active_units": …}``, passed through as ``model/<key>``.
         direction_bins: bins of :func:`direction_entropy` (d = 2 only; None → its default).
         novelty_k: neighbours of :func:`knn_novelty`.
@@ -248,7 +226,7 @@ def iteration_metrics(
     batch = as_points(batch_z, "batch_z", dim=explored.shape[1])
     everything = np.vstack([explored, batch])
     steps = step_directions(batch, explored)
-    metrics = _discovery(hit_sequence, batch_hits, n_targets, base_rate)
+    metrics = _discovery(hits, discoveries, paid, redundant, fraction_found)
     metrics |= {
         "bias/isoscore": isoscore(everything),
         "bias/top_eigen_share": top_eigen_share(everything),
@@ -277,6 +255,6 @@ def iteration_metrics(
         "diversity/mean_pairwise_distance": mean_pairwise_distance(batch),
         "diversity/novelty": knn_novelty(batch, explored, k=positive_int(novelty_k, "novelty_k")),
     }
-    metrics |= _model(holdout_p, holdout_y, labelled_z, labelled_y, model_stats, mi_max_points, seed)
+    metrics |= _model(holdout_p, holdout_y, mi_z, mi_y, model_stats, mi_max_points, seed)
     metrics |= _acquisition(candidate_p_samples, batch_index)
     return {name: float(value) for name, value in metrics.items()}

@@ -186,6 +186,7 @@ class Context:
     labelled_z: np.ndarray
     labels: np.ndarray
     iteration: int = 0
+    explored_compositions: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         labelled_z = np.asarray(self.labelled_z, dtype=np.float64)

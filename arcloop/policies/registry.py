@@ -118,7 +118,7 @@ def list_policies() -> list[dict[str, Any]]:
     return listed
 
 
-def build_policy(config: Any, **params: Any) -> Policy:
+def build_policy(config: Any, default_radius: float = 5.0, **params: Any) -> Policy:
     """Instantiate a policy from a :class:`~arcloop.policies.config.PolicyConfig`, a mapping
     ``{"name", "params"}`` or a name plus keyword parameters. Unknown names or parameters raise
     :class:`ArcloopError` naming them; invalid values raise the policy's own one-line error."""

@@ -33,7 +33,14 @@ def campaign_task(
 
     torch.set_num_threads(CAMPAIGN_TORCH_THREADS)
     started = time.perf_counter()
-    outcome: dict[str, Any] = {**labels, "status": "ok", "error": None, "summary": None, "metrics": []}
+    outcome: dict[str, Any] = {
+        **labels,
+        "status": "ok",
+        "error": None,
+        "summary": None,
+        "metrics": [],
+        "discovery_picks": [],
+    }
     state_dir = config.get("state_dir")
     try:
         campaign, setup = preflight(config, resume=False)
@@ -51,6 +58,9 @@ def campaign_task(
         if not isinstance(error, ArcloopError):
             outcome["traceback"] = traceback.format_exc(limit=8)
     if state_dir and latest_checkpoint(state_dir) is not None:
-        outcome["metrics"] = load_checkpoint(state_dir)[0].metrics
+        state = load_checkpoint(state_dir)[0]
+        outcome["metrics"] = state.metrics
+        # One flag per paid proposal, in order: the pick-resolution curve the report's AF reads.
+        outcome["discovery_picks"] = state.proposed_discovery[state.paid].tolist()
     outcome["seconds"] = time.perf_counter() - started
     return outcome

@@ -11,16 +11,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-TRAJECTORY_METRICS: tuple[str, ...] = (
-    "discovery/hits_cumulative",
-    "discovery/enhancement_factor",
-    "bias/isoscore",
-    "bias/direction_entropy",
-    "bias/family_evenness",
-    "diversity/vendi_explored",
-    "diversity/novelty",
-    "model/roc_auc",
-)
+from arcloop.metrics.registry import trajectory_metrics
+
+TRAJECTORY_METRICS: tuple[str, ...] = trajectory_metrics()
 
 
 def latent_map(

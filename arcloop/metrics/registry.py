@@ -1,0 +1,237 @@
+"""Every per-iteration reading declared once: its name, meaning, direction and where it is shown.
+
+MLflow, the checkpoint's metrics, the benchmark report, the trajectory figures and the progress bar
+all read this table, so one name has one meaning everywhere. :func:`arcloop.metrics.iteration_metrics`
+returns exactly the names declared here (plus pass-through ``model/...`` diagnostics).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One reading. ``higher_is_better`` None: a description, not a score (e.g. a count of labels)."""
+
+    name: str
+    doc: str
+    higher_is_better: bool | None = None
+    unit: str = ""
+    fmt: str = "{:.3g}"
+    progress: bool = False  # shown in the campaign progress bar
+    report: bool = False  # summarised in the benchmark report (final and AUC over iterations)
+    trajectory: bool = False  # plotted in the campaign's metric_trajectories.png
+
+    @property
+    def short(self) -> str:
+        """The name after the group, as the progress bar prints it."""
+        return self.name.split("/", 1)[1]
+
+
+METRICS: tuple[MetricSpec, ...] = (
+    # discovery: against truth, per proposal (see arcloop.campaign.setup and DESIGN.md)
+    MetricSpec(
+        "discovery/hits_batch",
+        "proposals of this batch that truth says are targets (result returned)",
+        True,
+        "proposals",
+        "{:.0f}",
+    ),
+    MetricSpec(
+        "discovery/hits",
+        "cumulative hits: proposals that truth says are targets (result returned)",
+        True,
+        "proposals",
+        "{:.0f}",
+        progress=True,
+        report=True,
+        trajectory=True,
+    ),
+    MetricSpec(
+        "discovery/discoveries_batch",
+        "hits of this batch that are new (>= target.novelty at.% from known alloys and earlier discoveries)",
+        True,
+        "alloys",
+        "{:.0f}",
+    ),
+    MetricSpec(
+        "discovery/discoveries",
+        "cumulative distinct new targets: hits >= target.novelty at.% from known alloys and each other",
+        True,
+        "alloys",
+        "{:.0f}",
+        progress=True,
+        report=True,
+        trajectory=True,
+    ),
+    MetricSpec(
+        "discovery/labels_paid",
+        "cumulative proposals paid for (labelled, dropped or failed; abstentions are free)",
+        None,
+        "labels",
+        "{:.0f}",
+    ),
+    MetricSpec(
+        "discovery/yield",
+        "discoveries per label paid (dropped and failed labels in the denominator)",
+        True,
+        "1/label",
+        "{:.3f}",
+        progress=True,
+        report=True,
+        trajectory=True,
+    ),
+    MetricSpec(
+        "discovery/redundancy",
+        "share of the batch within target.novelty at.% of an earlier proposal or batch member",
+        False,
+        "share",
+        "{:.2f}",
+        progress=True,
+        report=True,
+        trajectory=True,
+    ),
+    MetricSpec(
+        "discovery/fraction_found",
+        "pool source: share of the pool's distinct target compositions found (NaN for generated ones)",
+        True,
+        "share",
+        "{:.3f}",
+        report=True,
+    ),
+    # bias of the explored set, in the current model's latent frame
+    MetricSpec(
+        "bias/isoscore",
+        "IsoScore of the explored set (initial set + every proposal), current latent frame; 1 isotropic",
+        True,
+        "",
+        "{:.2f}",
+        progress=True,
+        report=True,
+        trajectory=True,
+    ),
+    MetricSpec(
+        "bias/top_eigen_share",
+        "share of the explored set's variance along its first principal axis, current frame",
+        False,
+        "share",
+        "{:.2f}",
+        report=True,
+    ),
+    MetricSpec(
+        "bias/effective_rank", "effective rank of the explored set's singular values, current frame", True
+    ),
+    MetricSpec(
+        "bias/mean_resultant_length",
+        "length of the mean unit step of the batch from its nearest explored point; 1 = all steps one way",
+        False,
+    ),
+    MetricSpec("bias/orientation_erank", "effective rank of the batch steps' orientation tensor", True),
+    MetricSpec(
+        "bias/direction_entropy",
+        "normalised entropy of the batch steps' directions, in [0, 1]",
+        True,
+        "",
+        "{:.2f}",
+        progress=True,
+        report=True,
+        trajectory=True,
+    ),
+    MetricSpec(
+        "bias/family_evenness",
+        "evenness of element-family shares of the explored set",
+        True,
+        "",
+        "{:.2f}",
+        report=True,
+        trajectory=True,
+    ),
+    MetricSpec(
+        "bias/family_js_divergence",
+        "Jensen-Shannon divergence (bits) of explored vs dataset element-family shares",
+        False,
+        "bits",
+        "{:.3f}",
+        report=True,
+    ),
+    # diversity, current latent frame
+    MetricSpec(
+        "diversity/vendi_batch",
+        "Vendi score of the batch (RBF kernel, bandwidth fixed per campaign), current frame",
+        True,
+        "",
+        "{:.2f}",
+        report=True,
+    ),
+    MetricSpec(
+        "diversity/vendi_explored",
+        "Vendi score of the explored set, current frame",
+        True,
+        "",
+        "{:.1f}",
+        progress=True,
+        report=True,
+        trajectory=True,
+    ),
+    MetricSpec(
+        "diversity/mean_pairwise_distance", "mean latent distance between batch members, current frame", True
+    ),
+    MetricSpec(
+        "diversity/novelty",
+        "mean latent distance of the batch to its 5 nearest earlier explored points, current frame",
+        True,
+        "",
+        "{:.3g}",
+        report=True,
+        trajectory=True,
+    ),
+    # model health against truth on the fixed held-out set
+    MetricSpec("model/accuracy", "accuracy of p >= 0.5 against truth on the held-out alloys", True),
+    MetricSpec(
+        "model/roc_auc", "ROC AUC against truth on the held-out alloys", True, "", "{:.3f}", trajectory=True
+    ),
+    MetricSpec(
+        "model/ece", "expected calibration error (10 bins) against truth on the held-out alloys", False
+    ),
+    MetricSpec(
+        "model/mutual_information",
+        "joint I(z; y) (nats), held-out alloys encoded without the classifier, truth labels",
+        None,
+        "nats",
+    ),
+    MetricSpec(
+        "model/roundtrip_error",
+        "latent source: mean distance of a sampled z to the encoding of its decoded, rounded composition",
+        False,
+        "latent units",
+    ),
+    MetricSpec(
+        "model/frame_drift",
+        "Procrustes residual of the loop rows' encoding against the previous iteration's",
+        False,
+        "share",
+    ),
+    MetricSpec("model/elbo", "ELBO per alloy of the loop's alloys (nats)", True, "nats"),
+    MetricSpec("model/active_units", "latent dimensions with Var_x E[z|x] > 0.01", None, "dims"),
+    # acquisition
+    MetricSpec("acquisition/bald_ratio", "mean BALD of the batch / mean over the candidates", None),
+    MetricSpec(
+        "acquisition/entropy_ratio", "mean predictive entropy of the batch / mean over the candidates", None
+    ),
+)
+
+BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in METRICS}
+METRIC_NAMES: tuple[str, ...] = tuple(spec.name for spec in METRICS)
+
+
+def progress_metrics() -> tuple[MetricSpec, ...]:
+    return tuple(spec for spec in METRICS if spec.progress)
+
+
+def report_metrics() -> tuple[str, ...]:
+    return tuple(spec.name for spec in METRICS if spec.report)
+
+
+def trajectory_metrics() -> tuple[str, ...]:
+    return tuple(spec.name for spec in METRICS if spec.trajectory)
