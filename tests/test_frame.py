@@ -21,7 +21,7 @@ def test_rigid_motion_of_the_frame_is_no_drift_and_a_deformation_is() -> None:
     assert procrustes_disparity(before, mirrored) == pytest.approx(0.0, abs=1e-12)
     sheared = before @ np.array([[1.0, 0.8], [0.0, 1.0]])
     stretched = before * np.array([1.0, 4.0])
-    assert procrustes_disparity(before, sheared) > 0.05
+    assert procrustes_disparity(before, sheared) > 0.01
     assert procrustes_disparity(before, stretched) > procrustes_disparity(before, before * [1.0, 1.5])
 
 
