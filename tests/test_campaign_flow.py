@@ -67,11 +67,11 @@ def test_three_iteration_campaign_logs_every_group_and_artifact(prefect_harness,
 
     history = pd.read_csv(client.download_artifacts(run.info.run_id, "history.csv", str(workdir)))
     assert len(history) == 3 * 8
-    assert {"iteration", "formula", "z0", "z1", "p_mean", "uncertainty", "label", "status", "cost"} <= set(
-        history
-    )
+    columns = {"iteration", "formula", "z0", "z1", "p_mean", "uncertainty", "status", "cost"}
+    assert columns | {"observed_label", "true_label", "hit", "discovery", "redundant"} <= set(history)
     assert sorted(history["iteration"].unique()) == [0, 1, 2]
-    assert result["iterations"] == 3 and result["labels_used"] == int((history["status"] == "ok").sum())
+    assert result["iterations"] == 3
+    assert result["labels_paid"] == int((history["status"] != "abstained").sum())
     assert [call["iteration"] for call in journal(workdir / "state")] == [0, 1, 2]
 
     # The orchestrated campaign draws exactly what the same loop as plain function calls draws.
@@ -102,8 +102,9 @@ def test_selection_biased_oracle_records_dropped_labels_as_dropped(prefect_harne
     history = pd.DataFrame(state.history)
     dropped = history["status"] == "dropped"
     assert dropped.any()
-    assert (history.loc[dropped, "label"] == -1).all()
-    assert (history.loc[history["status"] == "ok", "label"] == 1).all()
+    assert (history.loc[dropped, "observed_label"] == -1).all()
+    assert (history.loc[dropped, "true_label"] == 0).all()  # the wrapper drops negatives only
+    assert (history.loc[history["status"] == "ok", "observed_label"] == 1).all()
     # Dropped results never join the training set; every loop label there is positive.
     assert (state.labelled_y[state.labelled_origin >= 0] == 1).all()
     assert len(state.labelled_y) == 48 + int((history["status"] == "ok").sum())

@@ -93,6 +93,6 @@ def test_sigkill_mid_iteration_then_resume_matches_uninterrupted_run(
     runs = client.search_runs([client.get_experiment_by_name("tests").experiment_id])
     assert [run.info.run_id for run in runs] == [killed_state.mlflow_run_id] == [result["mlflow_run_id"]]
     assert runs[0].info.status == "FINISHED"
-    steps = [m.step for m in client.get_metric_history(result["mlflow_run_id"], "discovery/hits_cumulative")]
+    steps = [m.step for m in client.get_metric_history(result["mlflow_run_id"], "discovery/discoveries")]
     assert sorted(steps) == list(range(ITERATIONS))
     assert Path(state_dir / "config.yaml").is_file()
