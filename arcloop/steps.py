@@ -35,6 +35,7 @@ from arcloop.data import alloy_fractions, alloy_labels
 from arcloop.errors import ArcloopError
 from arcloop.materials import FAMILY_NAMES, dominant_family, format_formula, n_elements
 from arcloop.metrics import (
+    SAME_COMPOSITION,
     campaign_bandwidth,
     discovery_mask,
     iteration_metrics,
@@ -311,6 +312,7 @@ def propose(setup: CampaignSetup, state: CampaignState, model: SSVAE) -> Proposa
             f"iteration {state.iteration}: no feasible candidates; loosen candidates.feasibility "
             "or draw more with candidates.n_candidates"
         )
+    candidates = scored_for_discovery(setup, state, candidates)
     context = Context(
         labelled_z=explored_z,
         labels=explored_labels(setup, state),
@@ -325,6 +327,35 @@ def propose(setup: CampaignSetup, state: CampaignState, model: SSVAE) -> Proposa
         batch=np.asarray(batch, dtype=np.int64),
         explored_z=explored_z,
         roundtrip_error=roundtrip,
+    )
+
+
+def discovery_possible(setup: CampaignSetup, state: CampaignState, X: np.ndarray) -> np.ndarray:
+    """(n,) bool: the composition part of "would be a discovery", known before any experiment: enough
+    elements for the target, and at least ``target.novelty`` at.% from the reference set and from
+    every earlier discovery."""
+    config = setup.config
+    possible = np.ones(len(X), dtype=bool)
+    if config.target.min_elements is not None:
+        possible &= n_elements(X, config.target.element_threshold) >= config.target.min_elements
+    known = np.concatenate([setup.reference_X, state.proposed_X[state.proposed_discovery]])
+    distance = nearest_distance(X, known)
+    possible &= (distance >= config.target.novelty) & (distance > SAME_COMPOSITION)
+    return possible
+
+
+def scored_for_discovery(setup: CampaignSetup, state: CampaignState, candidates: Candidates) -> Candidates:
+    """The candidates with their draws turned from P(single phase) into P(discovery): each draw times
+    :func:`discovery_possible`. Policies rank by what the campaign counts, so a candidate that could
+    only re-find a known alloy, or miss the target's element count, is worth 0 to every policy but
+    random (which ignores scores)."""
+    possible = discovery_possible(setup, state, candidates.compositions)
+    return Candidates(
+        z=candidates.z,
+        compositions=candidates.compositions,
+        p_samples=candidates.p_samples * possible[None, :],
+        pool_index=candidates.pool_index,
+        local=candidates.local,
     )
 
 
@@ -468,7 +499,7 @@ def _history_rows(
             "iteration": iteration,
             "formula": format_formula(candidates.compositions[index]),
             **{f"z{d}": float(z[j, d]) for d in range(z.shape[1])},
-            "p_mean": float(candidates.p_mean[index]),
+            "p_discovery": float(candidates.p_mean[index]),
             "uncertainty": float(candidates.p_std[index]),
             "bald": float(candidates.bald[index]),
             "status": str(labels.status[j]),

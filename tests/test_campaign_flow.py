@@ -67,7 +67,7 @@ def test_three_iteration_campaign_logs_every_group_and_artifact(prefect_harness,
 
     history = pd.read_csv(client.download_artifacts(run.info.run_id, "history.csv", str(workdir)))
     assert len(history) == 3 * 8
-    columns = {"iteration", "formula", "z0", "z1", "p_mean", "uncertainty", "status", "cost"}
+    columns = {"iteration", "formula", "z0", "z1", "p_discovery", "uncertainty", "status", "cost"}
     assert columns | {"observed_label", "true_label", "hit", "discovery", "redundant"} <= set(history)
     assert sorted(history["iteration"].unique()) == [0, 1, 2]
     assert result["iterations"] == 3
