@@ -1,4 +1,4 @@
-"""Checks for policy parameters: one-line errors that name the policy and the parameter."""
+"""Checks for policy and builder parameters: one-line errors that name the owner and the parameter."""
 
 from __future__ import annotations
 
@@ -8,16 +8,24 @@ from collections.abc import Sequence
 from arcloop.errors import ArcloopError
 
 
-def real(policy: str, name: str, value: object, *, minimum: float = 0.0, strict: bool = False) -> float:
-    """A finite number >= minimum (> minimum when ``strict``)."""
+def real(
+    policy: str,
+    name: str,
+    value: object,
+    *,
+    minimum: float = 0.0,
+    strict: bool = False,
+    kind: str = "policy",
+) -> float:
+    """A finite number >= minimum (> minimum when ``strict``); ``kind`` names the owner (policy, builder)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ArcloopError(f"policy {policy!r}: parameter {name!r} must be a number, got {value!r}")
+        raise ArcloopError(f"{kind} {policy!r}: parameter {name!r} must be a number, got {value!r}")
     number = float(value)
     too_small = number <= minimum if strict else number < minimum
     if not math.isfinite(number) or too_small:
         bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
         raise ArcloopError(
-            f"policy {policy!r}: parameter {name!r} must be a finite number {bound}, got {value!r}"
+            f"{kind} {policy!r}: parameter {name!r} must be a finite number {bound}, got {value!r}"
         )
     return number
 

@@ -1,11 +1,14 @@
-"""The values a policy works on (:class:`Candidates`, :class:`Context`) and the :class:`Policy` protocol.
+"""The values a policy works on (:class:`Candidates`, :class:`Context`), the :class:`Policy` protocol the
+loop calls, and the split of a policy into an :class:`Acquisition` (scores) and a batch builder
+(:mod:`arcloop.policies.builders`), as BoTorch separates acquisition functions from the optimiser.
 
 Everything here is numpy in, numpy out: a policy is a pure function of the candidates' arrays, the
-labelled set's latent points, the batch size and a random generator.
+explored set, the batch size and a random generator.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import ClassVar, Protocol, runtime_checkable
@@ -174,19 +177,32 @@ class Candidates:
 
 @dataclass(frozen=True)
 class Context:
-    """What the loop knows when it selects a batch.
+    """What the loop knows when it selects a batch: the explored set, in the current model's frame.
+
+    The explored set is the initial labelled set plus every composition the loop proposed so far,
+    whatever became of it (labelled, dropped, failed, abstained): everything a laboratory has already
+    paid for or committed to. Its m rows are in the order they were explored (the initial set first,
+    then each batch in batch order), the same rows in every array below.
 
     Attributes:
-        labelled_z: (m, d) latent points (in the current model's latent space) of everything labelled so
-            far; m may be 0.
-        labels: (m,) int64: 1 single phase, 0 multiple phases, -1 dropped or failed.
-        iteration: the loop iteration (0 for the first batch).
+        labelled_z: (m, d) the CURRENT model's encoding of the explored compositions (one frame per
+            iteration; never a decoded latent point); m may be 0. The name is historical: the rows are
+            the explored set, labelled or not.
+        labels: (m,) int64 observed labels: 1 single phase, 0 multiple phases, -1 where there is none
+            (dropped, failed, abstained).
+        iteration: the loop iteration of the batch being selected (0 for the first batch).
+        explored_compositions: (m, 30) atomic fractions of the same m points, row for row; None when the
+            caller does not give them (the exclusion builder then only keeps picks apart from each other).
+        explored_origin: (m,) int64, -1 for the initial set, else the iteration (< ``iteration``) whose
+            batch proposed the row; None means the loop's proposals are not known, so no step
+            directions are counted for the explored set (see :mod:`arcloop.policies.entropy`).
     """
 
     labelled_z: np.ndarray
     labels: np.ndarray
     iteration: int = 0
     explored_compositions: np.ndarray | None = None
+    explored_origin: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         labelled_z = np.asarray(self.labelled_z, dtype=np.float64)
@@ -198,11 +214,11 @@ class Context:
             raise ArcloopError(f"Context.labelled_z: expected shape (m, d), got {labelled_z.shape}")
         if not np.isfinite(labelled_z).all():
             raise ArcloopError("Context.labelled_z: contains NaN or infinite values")
+        m = labelled_z.shape[0]
         labels = np.asarray(self.labels)
-        if labels.shape != (labelled_z.shape[0],):
+        if labels.shape != (m,):
             raise ArcloopError(
-                f"Context.labels: expected shape ({labelled_z.shape[0]},) to match labelled_z, "
-                f"got {labels.shape}"
+                f"Context.labels: expected shape ({m},) to match labelled_z, got {labels.shape}"
             )
         if labels.size and (
             not np.issubdtype(labels.dtype, np.integer) or not np.isin(labels, (-1, 0, 1)).all()
@@ -217,33 +233,144 @@ class Context:
         object.__setattr__(self, "labelled_z", _readonly(labelled_z))
         object.__setattr__(self, "labels", _readonly(labels.astype(np.int64)))
         object.__setattr__(self, "iteration", int(self.iteration))
+        if self.explored_compositions is not None:
+            compositions = np.asarray(self.explored_compositions, dtype=np.float64)
+            if compositions.shape != (m, N_ELEMENTS):
+                raise ArcloopError(
+                    f"Context.explored_compositions: expected shape ({m}, {N_ELEMENTS}) to match "
+                    f"labelled_z, got {compositions.shape}"
+                )
+            if m:
+                compositions = validate_compositions(compositions, name="Context.explored_compositions")
+            object.__setattr__(self, "explored_compositions", _readonly(compositions))
+        if self.explored_origin is not None:
+            origin = np.asarray(self.explored_origin)
+            if origin.shape != (m,) or (m and not np.issubdtype(origin.dtype, np.integer)):
+                raise ArcloopError(
+                    f"Context.explored_origin: expected ({m},) integers to match labelled_z, got "
+                    f"{origin.shape} {origin.dtype}"
+                )
+            if m and (origin.min() < -1 or origin.max() >= self.iteration):
+                raise ArcloopError(
+                    f"Context.explored_origin: expected -1 (initial set) or an earlier iteration "
+                    f"0..{self.iteration - 1}, got values in [{origin.min()}, {origin.max()}]"
+                )
+            object.__setattr__(self, "explored_origin", _readonly(origin.astype(np.int64)))
 
     @classmethod
     def empty(cls, latent_dim: int, iteration: int = 0) -> Context:
-        """Nothing labelled yet."""
-        return cls(np.zeros((0, latent_dim)), np.zeros(0, dtype=np.int64), iteration)
+        """Nothing explored yet."""
+        return cls(
+            np.zeros((0, latent_dim)),
+            np.zeros(0, dtype=np.int64),
+            iteration,
+            explored_compositions=np.zeros((0, N_ELEMENTS)),
+            explored_origin=np.zeros(0, dtype=np.int64),
+        )
 
     @property
     def n_labelled(self) -> int:
-        """Number m of labelled points."""
+        """Number m of explored points (the rows of ``labelled_z``)."""
         return int(self.labelled_z.shape[0])
 
 
 @runtime_checkable
 class Policy(Protocol):
-    """A steering policy: parameters in ``__init__``, one pure ``select`` method.
+    """What the loop calls: a steering policy with one pure ``select`` method.
 
-    ``select`` returns ``min(k, len(candidates))`` distinct int64 indices into ``candidates``, in the
-    order the policy ranks them; all randomness comes from ``rng``. It raises
-    :class:`~arcloop.errors.ArcloopError` on k < 1, empty candidates, or a context whose latent
-    dimension differs from the candidates'.
+    ``select`` returns at most ``min(k, len(candidates))`` distinct int64 indices into ``candidates``,
+    in batch order; fewer when the batch builder finds fewer eligible candidates (the exclusion builder
+    never fills a slot with what would count as the same discovery), possibly none. All randomness
+    comes from ``rng``. It raises :class:`~arcloop.errors.ArcloopError` on k < 1, empty candidates, a
+    context whose latent dimension differs from the candidates', or an rng that is not a Generator.
+    Built-ins are :class:`arcloop.policies.builders.BatchPolicy` (an acquisition plus a batch builder);
+    plugins with their own ``select`` are wrapped in :class:`arcloop.policies.builders.PluginPolicy`.
     """
 
-    name: ClassVar[str]
+    name: str
 
     def select(
         self, candidates: Candidates, context: Context, k: int, rng: np.random.Generator
     ) -> np.ndarray: ...
+
+
+def ranked_blocks(
+    scores: np.ndarray, available: np.ndarray | None = None, first: int = 64
+) -> Iterator[np.ndarray]:
+    """The candidates with a finite score (and ``available``), best first, ties to the lower index, in
+    blocks of doubling size (``first``, 2·first, ...).
+
+    Lazy: a block costs one O(n) partial selection, so a caller that stops after the first block or two
+    never sorts all n scores.
+    """
+    values = np.asarray(scores, dtype=np.float64)
+    if available is not None:
+        values = np.where(available, values, -np.inf)
+    count = int(np.isfinite(values).sum())
+    taken, size = 0, max(int(first), 1)
+    while taken < count:
+        upto = min(count, taken + size)
+        yield top_k(values, upto)[taken:]
+        taken, size = upto, 2 * size
+
+
+class BatchScorer:
+    """The acquisition scores of the candidates for one batch under construction.
+
+    An :class:`Acquisition` returns one from ``start``; a batch builder then asks, slot after slot, for
+    ``scores`` (or ``ranking``) and reports each pick with ``add``.
+
+    - ``scores(available)``: (n,) float64, higher is better, for the next slot given the picks so far.
+      ``-inf`` marks a candidate the scorer does not offer for this slot (it is never picked); NaN is not
+      allowed. ``available`` (n,) bool is the builder's set of candidates still selectable (not picked,
+      not excluded); a scorer may use it only to decide where to spend its effort (the entropy scorer
+      evaluates its top_m available candidates), never to change a score it offers.
+    - ``add(index)``: the candidate joins the batch; sequential scorers update their state.
+    - ``ranking(available)``: the offered available candidates in decreasing score (ties to the lower
+      index) as lazy blocks; the default sorts ``scores(available)`` (:func:`ranked_blocks`); a static
+      scorer may override it to avoid computing every score (uncertainty does, in d >= 4).
+    - ``static``: True when the scores never change with the batch (greedy, uncertainty, novelty,
+      random): builders then rank once instead of once per slot.
+    """
+
+    static: bool = False
+
+    def scores(self, available: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def add(self, index: int) -> None:
+        """The candidate ``index`` joined the batch (static scorers ignore it)."""
+
+    def ranking(self, available: np.ndarray) -> Iterator[np.ndarray]:
+        return ranked_blocks(self.scores(available), available)
+
+
+class StaticScorer(BatchScorer):
+    """Scores that do not depend on the batch: the same (n,) vector for every slot."""
+
+    static = True
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = _readonly(np.asarray(values, dtype=np.float64))
+
+    def scores(self, available: np.ndarray) -> np.ndarray:
+        return self.values
+
+
+@runtime_checkable
+class Acquisition(Protocol):
+    """An acquisition function: parameters in ``__init__``, one ``start`` per batch.
+
+    ``start(candidates, context, k, rng)`` returns the :class:`BatchScorer` of one batch of (at most) k;
+    all randomness is drawn from ``rng`` there (random draws n uniform scores, thompson k sample rows).
+    It is called by :class:`arcloop.policies.builders.BatchPolicy` after the request was validated.
+    """
+
+    name: ClassVar[str]
+
+    def start(
+        self, candidates: Candidates, context: Context, k: int, rng: np.random.Generator
+    ) -> BatchScorer: ...
 
 
 def check_request(candidates: Candidates, context: Context, k: int) -> int:

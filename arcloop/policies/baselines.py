@@ -8,81 +8,86 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from arcloop.policies import _params
-from arcloop.policies.base import Candidates, Context, check_request, check_rng, top_k
+from arcloop.policies.base import BatchScorer, Candidates, Context, StaticScorer
 
 
-class RandomPolicy:
-    """k candidates drawn uniformly without replacement (``rng.choice``). With the ``latent`` source
-    this is random search in the sampled latent region; with ``pool``, uniform over the unlabelled alloys."""
+class RandomAcquisition:
+    """Static scores drawn i.i.d. uniform on [0, 1) from ``rng`` (n draws per batch). Under ``top_k``
+    the batch is a uniformly random k-subset in random order; under ``exclusion``, random picks kept
+    ``radius`` apart. With the ``latent`` source this is random search in the sampled latent region;
+    with ``pool``, uniform over the unlabelled alloys."""
 
     name: ClassVar[str] = "random"
-    summary: ClassVar[str] = "k candidates uniformly at random, without replacement"
+    summary: ClassVar[str] = "i.i.d. uniform random scores (random search)"
     param_docs: ClassVar[dict[str, str]] = {}
 
     def __init__(self) -> None:
         pass
 
     def __repr__(self) -> str:
-        return "RandomPolicy()"
+        return "RandomAcquisition()"
 
-    def select(
+    def start(
         self, candidates: Candidates, context: Context, k: int, rng: np.random.Generator
-    ) -> np.ndarray:
-        """(min(k, n),) distinct indices in draw order."""
-        k = check_request(candidates, context, k)
-        return check_rng(rng).choice(candidates.n, size=k, replace=False).astype(np.int64)
+    ) -> BatchScorer:
+        return StaticScorer(rng.random(candidates.n))
 
 
-class ThompsonPolicy:
-    """Thompson sampling: for each batch slot draw one of the T posterior sample rows uniformly (with
-    replacement across slots) and take the candidate, not yet in the batch, with the highest
-    probability in that row (ties to the lower index). A candidate thus fills the first slot with the
-    probability that it is the best under a posterior draw."""
+class _ThompsonScorer(BatchScorer):
+    """Slot s scores the candidates by posterior sample row ``rows[s]``."""
+
+    def __init__(self, p_samples: np.ndarray, rows: np.ndarray) -> None:
+        self.p_samples, self.rows, self.slot = p_samples, rows, 0
+
+    def scores(self, available: np.ndarray) -> np.ndarray:
+        return self.p_samples[self.rows[min(self.slot, self.rows.size - 1)]]
+
+    def add(self, index: int) -> None:
+        self.slot += 1
+
+
+class ThompsonAcquisition:
+    """Thompson sampling: ``start`` draws k of the T posterior sample rows uniformly with replacement
+    (r_0, ..., r_{k-1} = ``rng.integers(T, size=k)``); slot s of the batch scores the candidates by row
+    r_s, so the builder takes the best of that one posterior draw among the candidates still eligible
+    (under ``top_k``: not yet in the batch, ties to the lower index). A candidate thus fills the first
+    slot with the probability that it is the best under a posterior draw. Sequential."""
 
     name: ClassVar[str] = "thompson"
-    summary: ClassVar[str] = "one posterior sample row per batch slot, take its argmax"
+    summary: ClassVar[str] = "one posterior sample row per batch slot, the builder takes its best"
     param_docs: ClassVar[dict[str, str]] = {}
 
     def __init__(self) -> None:
         pass
 
     def __repr__(self) -> str:
-        return "ThompsonPolicy()"
+        return "ThompsonAcquisition()"
 
-    def select(
+    def start(
         self, candidates: Candidates, context: Context, k: int, rng: np.random.Generator
-    ) -> np.ndarray:
-        """(min(k, n),) distinct indices in slot order."""
-        k = check_request(candidates, context, k)
-        rows = check_rng(rng).integers(candidates.n_samples, size=k)
-        taken = np.zeros(candidates.n, dtype=bool)
-        chosen = np.empty(k, dtype=np.int64)
-        for slot, row in enumerate(rows):
-            sample = np.where(taken, -np.inf, candidates.p_samples[row])
-            chosen[slot] = int(np.argmax(sample))
-            taken[chosen[slot]] = True
-        return chosen
+    ) -> BatchScorer:
+        return _ThompsonScorer(candidates.p_samples, rng.integers(candidates.n_samples, size=max(int(k), 1)))
 
 
-class NoveltyPolicy:
-    """Novelty search: top-k of the mean Euclidean latent distance to the ``n_neighbors`` nearest
-    labelled points (all of them if fewer are labelled; the latent origin stands in for an empty
-    labelled set). Ignores p̄ entirely. Ties go to the lower index."""
+class NoveltyAcquisition:
+    """Novelty search: static score = the mean Euclidean latent distance to the ``n_neighbors`` nearest
+    explored points (all of them if fewer are explored; the latent origin stands in for an empty
+    explored set). Ignores p̄ entirely."""
 
     name: ClassVar[str] = "novelty"
-    summary: ClassVar[str] = "top-k of the mean latent distance to the nearest labelled points"
+    summary: ClassVar[str] = "score = mean latent distance to the nearest explored points"
     param_docs: ClassVar[dict[str, str]] = {
-        "n_neighbors": "number of nearest labelled points whose distances are averaged (>= 1)",
+        "n_neighbors": "number of nearest explored points whose distances are averaged (>= 1)",
     }
 
     def __init__(self, n_neighbors: int = 5) -> None:
         self.n_neighbors = _params.integer(self.name, "n_neighbors", n_neighbors, minimum=1)
 
     def __repr__(self) -> str:
-        return f"NoveltyPolicy(n_neighbors={self.n_neighbors!r})"
+        return f"NoveltyAcquisition(n_neighbors={self.n_neighbors!r})"
 
     def novelty(self, candidates: Candidates, context: Context) -> np.ndarray:
-        """(n,) mean distance of each candidate to its nearest labelled points, in latent units."""
+        """(n,) mean distance of each candidate to its nearest explored points, in latent units."""
         labelled = context.labelled_z
         if labelled.shape[0] == 0:
             labelled = np.zeros((1, candidates.latent_dim))
@@ -90,10 +95,8 @@ class NoveltyPolicy:
         distance, _ = cKDTree(labelled).query(candidates.z, k=neighbours)
         return distance.reshape(candidates.n, neighbours).mean(axis=1)
 
-    def select(
+    def start(
         self, candidates: Candidates, context: Context, k: int, rng: np.random.Generator
-    ) -> np.ndarray:
-        """(min(k, n),) distinct indices, most novel first. ``rng`` is unused."""
-        k = check_request(candidates, context, k)
-        check_rng(rng)
-        return top_k(self.novelty(candidates, context), k)
+    ) -> BatchScorer:
+        """A static scorer of the novelty. ``rng`` is unused."""
+        return StaticScorer(self.novelty(candidates, context))

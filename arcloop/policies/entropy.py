@@ -1,36 +1,45 @@
-"""Entropy-weighted batch selection: trade mean probability against exploration entropy.
+"""Entropy-weighted acquisition: trade mean probability against the exploration entropy of the batch
+together with everything explored so far.
 
-Definitions (all entropies are Shannon entropies in nats of a histogram, 0 ln 0 = 0, normalised):
+Frame and sets. Every point is in the current model's latent frame: the explored set is
+``context.labelled_z`` (m rows: the initial set and every earlier proposal, whatever its status; see
+:class:`arcloop.policies.base.Context`), ``context.explored_origin`` gives each row's iteration (-1 for
+the initial set). All entropies are Shannon entropies in nats, 0 ln 0 = 0.
 
-- Step direction of a latent point z: u = (z − z_nn) / ‖z − z_nn‖, z_nn the nearest labelled point
-  (the latent origin, the prior mean, when nothing is labelled); a zero-length step has no direction.
-- Direction bins: for d = 2, the angle θ = atan2(u₂, u₁) falls in one of ``bins`` equal bins over
-  [−π, π), bin b = ⌊(θ + π) / (2π) · bins⌋ (θ = π wraps to bin 0). For d ≠ 2 the bins are the 2d
-  signed coordinate axes: u goes to the axis ±e_j of its largest |u_j| (ties to the lower j), i.e.
-  the nearest of the 2d reference directions ±e_j (cells of equal area on the sphere).
-- Directional entropy of a set of steps: E_dir = H(counts per bin) / ln(number of bins), in [0, 1].
-  The cells are those of ``arcloop.metrics.direction_bin_index``, so the policy raises exactly the
-  ``bias/direction_entropy`` the campaign logs. Steps without a direction are left out.
+- Step direction of a point z from a reference set R: u = (z − r) / ‖z − r‖, r the point of R nearest
+  to z (the latent origin, the prior mean, when R is empty); a zero-length step has no direction and
+  is left out of every histogram.
+- Direction cells: those of :func:`arcloop.metrics.direction_bin_index`: for d = 2, ``bins`` equal
+  angle sectors over [−π, π); for d ≠ 2 the 2d signed axes ±e_j (the nearest reference direction).
+- Direction history: each explored row j proposed by the loop (origin o_j >= 0) contributes its step
+  from the explored rows with origin < o_j, i.e. from what was known before its batch, evaluated in the
+  current frame: the step ``bias/direction_entropy`` measured for j's batch, in today's frame. The
+  initial set contributes no steps (nobody chose its directions), nor does anything when
+  ``explored_origin`` is None. h_b = history steps in cell b, N_h = Σ h_b.
+- A batch candidate's step is from the nearest explored row (any origin, any status): the step the
+  metric measures for this batch.
+- Directional entropy of the batch S with the history: counts c = h + (steps of S per cell),
+  N = Σ c, E_dir = (N ln N − Σ_b c_b ln c_b) / ln(N_h + k), k the batch size.
 - Coverage entropy: the latent space is cut into a fixed grid of cubes of side ``cell`` (cell index
-  ⌊z / cell⌋ per coordinate). With n_c the occupancy counts of the labelled points together with
-  the batch, N = Σ n_c = m + |S|, the coverage entropy is the total (not per-point) Shannon
-  entropy E_cov = N·H(n / N) / ln(m + k) = (N ln N − Σ n_c ln n_c) / ln(m + k), k the batch size.
-  Why total: the labelled set holds m ≫ k points, so the per-point entropy moves by O(1/m) per
-  added point and β would have to grow with m; the gain of the total entropy for a candidate in a
-  cell holding c points, [(N+1) ln(N+1) − N ln N − (c+1) ln(c+1) + c ln c] / ln(m + k), stays of
-  order 1: about 1 for an empty cell, about 0 for a cell holding nearly everything (it is close to
-  the cell's surprisal ln((N+1)/(c+1)) in units of ln(m + k)).
+  ⌊z / cell⌋ per coordinate); n_c the occupancy of the explored set together with S, N = m + |S|,
+  E_cov = (N ln N − Σ_c n_c ln n_c) / ln(m + k).
+- Why total entropies (N·H, not H) over ln(history + k): the history holds N_h ≫ k steps, so the
+  per-point entropy would move by O(1/N_h) per added point and β would have to grow with the history.
+  The gain of the total entropy for a point joining a cell that holds c of N,
+  (N+1) ln(N+1) − N ln N − (c+1) ln(c+1) + c ln c, is close to the cell's surprisal ln((N+1)/(c+1)),
+  and the normaliser ln(N_h + k) makes it about 1 for an empty cell and about 0 for a cell holding
+  nearly everything, whatever the length of the history. (A denominator ln(1) = 0 is replaced by 1.)
 
-The batch S is built greedily: start empty; at each step add the candidate i not yet in S that
-maximises p̄_i + β·ΔE_i, where ΔE_i = E(S ∪ {i}) − E(S), E = E_dir (``mode="direction"``), E_cov
-(``"coverage"``) or E_dir + E_cov (``"both"``). E_dir is taken over the steps of the batch (the
-labelled set provides their origins: the batch is small, so its normalised entropy is the
-quantity to gain), E_cov over the labelled set and the batch. With E_dir the first pick is always
-the top p̄ (a single step has entropy 0); later picks trade up to β·ΔE of p̄ for a new direction.
+The acquisition is sequential: for the next slot, given the batch S so far, the score of candidate i is
+p̄_i + β·ΔE_i, ΔE_i = E(S ∪ {i}) − E(S), E = E_dir (``mode="direction"``), E_cov (``"coverage"``) or
+E_dir + E_cov (``"both"``). Without history the first pick of ``direction`` mode has ΔE = 0 (a single
+step has no entropy) and is greedy's; with a history, a direction the loop already took often gains
+nothing and a new one about 1.
 
-To stay fast for 10⁵ candidates the construction runs on the ``top_m`` candidates with the highest
-p̄ (ties to the lower index), every gain vectorised over them: O(n + k·top_m). With β = 0 the batch
-is exactly :class:`~arcloop.policies.greedy.GreedyPolicy`'s.
+To stay fast for 10⁵ candidates ΔE is evaluated, per slot, on the ``top_m`` candidates with the
+highest p̄ among those the builder still has available (ties to the lower index; at least k of them);
+the others are not offered (score −inf) for that slot, so a builder that excludes candidates draws in
+the next ones by p̄. Cost O(n + top_m) per slot. With β = 0 the score is greedy's p̄ (static).
 """
 
 from __future__ import annotations
@@ -43,62 +52,143 @@ from scipy.special import xlogy
 
 from arcloop.metrics import direction_bin_index, n_direction_bins
 from arcloop.policies import _params
-from arcloop.policies.base import Candidates, Context, check_request, check_rng, top_k
+from arcloop.policies.base import BatchScorer, Candidates, Context, StaticScorer, top_k
+
+_UNKNOWN = -2
 
 
-def _unit_steps(z: np.ndarray, labelled_z: np.ndarray) -> np.ndarray:
-    """(n, d) unit steps from each point's nearest labelled point (from the origin if none), row for row
-    with ``z``; zero rows where a point coincides with it (the metric drops those, the policy must not)."""
-    z = np.asarray(z, dtype=np.float64)
-    labelled_z = np.asarray(labelled_z, dtype=np.float64)
-    if labelled_z.shape[0] == 0:
-        steps = z.copy()
-    else:
-        _, nearest = cKDTree(labelled_z).query(z, k=1)
-        steps = z - labelled_z[nearest]
-    norms = np.linalg.norm(steps, axis=1, keepdims=True)
-    return np.divide(steps, norms, out=np.zeros_like(steps), where=norms > 0.0)
-
-
-def _direction_cells(U: np.ndarray, bins: int | None) -> np.ndarray:
+def _direction_cells(steps: np.ndarray, bins: int | None) -> np.ndarray:
     """(n,) cell of each step in :func:`arcloop.metrics.direction_bin_index`'s histogram; -1 for no step."""
-    cells = np.full(U.shape[0], -1, dtype=np.int64)
-    moving = (U != 0.0).any(axis=1)
-    cells[moving] = direction_bin_index(U[moving], bins)
+    cells = np.full(steps.shape[0], -1, dtype=np.int64)
+    moving = (steps != 0.0).any(axis=1)
+    if moving.any():
+        cells[moving] = direction_bin_index(steps[moving], bins)
     return cells
 
 
-def _total_gain(counts: np.ndarray, bin_of: np.ndarray) -> np.ndarray:
-    """Gain, in nats, of the total entropy N·H when one point joins bin ``bin_of[i]``."""
-    total = counts.sum()
-    c = counts[bin_of]
+def _steps_from(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """(n, d) steps z − r, r the nearest row of ``reference`` (the origin if it is empty)."""
+    if reference.shape[0] == 0:
+        return points.copy()
+    _, nearest = cKDTree(reference).query(points, k=1)
+    return points - reference[nearest]
+
+
+def history_direction_counts(context: Context, bins: int | None) -> np.ndarray:
+    """(cells,) counts h_b of the step directions of the explored proposals (see the module docstring)."""
+    explored = context.labelled_z
+    counts = np.zeros(n_direction_bins(explored.shape[1], bins))
+    origin = context.explored_origin
+    if origin is None or explored.shape[0] == 0:
+        return counts
+    for iteration in np.unique(origin[origin >= 0]):
+        rows = origin == iteration
+        cells = _direction_cells(_steps_from(explored[rows], explored[origin < iteration]), bins)
+        counts += np.bincount(cells[cells >= 0], minlength=counts.size)
+    return counts
+
+
+def _total_gain(total: float, c: np.ndarray) -> np.ndarray:
+    """Gain, in nats, of the total entropy N·H when one point joins a cell holding c of N = ``total``."""
     grow = xlogy(total + 1.0, total + 1.0) - xlogy(total, total)
     return grow - (xlogy(c + 1.0, c + 1.0) - xlogy(c, c))
 
 
-def _gain(counts: np.ndarray, bin_of: np.ndarray) -> np.ndarray:
-    """Gain, in nats, of the entropy H when one point joins bin ``bin_of[i]`` (0 where bin_of < 0)."""
-    total = counts.sum()
-    plogp = xlogy(counts, counts).sum()
-    before = np.log(total) - plogp / total if total > 0 else 0.0
-    valid = bin_of >= 0
-    c = counts[np.where(valid, bin_of, 0)]
-    after = np.log(total + 1.0) - (plogp - xlogy(c, c) + xlogy(c + 1.0, c + 1.0)) / (total + 1.0)
-    return np.where(valid, after - before, 0.0)
+def _normaliser(history: float, k: int) -> float:
+    return float(np.log(history + k)) if history + k > 1 else 1.0
 
 
-class EntropyPolicy:
-    """Greedy batch maximising p̄ + β·ΔE (directional and/or coverage entropy; see the module docstring)."""
+class _EntropyScorer(BatchScorer):
+    def __init__(self, acquisition: EntropyAcquisition, candidates: Candidates, context: Context, k: int):
+        self.p, self.z = candidates.p_mean, candidates.z
+        self.beta = acquisition.beta
+        self.pool_size = max(acquisition.top_m, k)
+        explored = context.labelled_z
+        self.direction = acquisition.mode in ("direction", "both")
+        self.coverage = acquisition.mode in ("coverage", "both")
+        n = candidates.n
+        if self.direction:
+            d = explored.shape[1]
+            self.bins = acquisition.bins if d == 2 else None  # d != 2: the 2d signed axes
+            self.tree = cKDTree(explored) if explored.shape[0] else None
+            self.dir_counts = history_direction_counts(context, self.bins)
+            self.dir_norm = _normaliser(self.dir_counts.sum(), k)
+            self.dir_bin = np.full(n, _UNKNOWN, dtype=np.int64)
+        if self.coverage:
+            self.cell = acquisition.cell
+            self.cov_counts: dict[bytes, int] = {}
+            for key in self._keys(explored):
+                self.cov_counts[key] = self.cov_counts.get(key, 0) + 1
+            self.cov_total = explored.shape[0]
+            self.cov_norm = _normaliser(explored.shape[0], k)
+            self.cov_key: dict[int, bytes] = {}
+
+    def _keys(self, z: np.ndarray) -> list[bytes]:
+        cells = np.ascontiguousarray(np.floor(z / self.cell).astype(np.int64))
+        return [row.tobytes() for row in cells]
+
+    def _direction_bins(self, idx: np.ndarray) -> np.ndarray:
+        unknown = idx[self.dir_bin[idx] == _UNKNOWN]
+        if unknown.size:
+            z = self.z[unknown]
+            if self.tree is None:
+                steps = z.copy()
+            else:
+                _, nearest = self.tree.query(z, k=1)
+                steps = z - self.tree.data[nearest]
+            self.dir_bin[unknown] = _direction_cells(steps, self.bins)
+        return self.dir_bin[idx]
+
+    def _cell_keys(self, idx: np.ndarray) -> list[bytes]:
+        missing = [int(i) for i in idx if int(i) not in self.cov_key]
+        if missing:
+            for i, key in zip(missing, self._keys(self.z[missing]), strict=True):
+                self.cov_key[i] = key
+        return [self.cov_key[int(i)] for i in idx]
+
+    def scores(self, available: np.ndarray) -> np.ndarray:
+        masked = np.where(available, self.p, -np.inf)
+        pool = top_k(masked, min(self.pool_size, int(np.count_nonzero(available))))
+        gain = np.zeros(pool.size)
+        if self.direction:
+            cells = self._direction_bins(pool)
+            moving = cells >= 0
+            c = self.dir_counts[np.where(moving, cells, 0)]
+            gain += np.where(moving, _total_gain(self.dir_counts.sum(), c), 0.0) / self.dir_norm
+        if self.coverage:
+            c = np.array([self.cov_counts.get(key, 0) for key in self._cell_keys(pool)], dtype=np.float64)
+            gain += _total_gain(float(self.cov_total), c) / self.cov_norm
+        out = np.full(self.p.shape[0], -np.inf)
+        out[pool] = self.p[pool] + self.beta * gain
+        return out
+
+    def add(self, index: int) -> None:
+        idx = np.array([index], dtype=np.int64)
+        if self.direction:
+            cell = int(self._direction_bins(idx)[0])
+            if cell >= 0:
+                self.dir_counts[cell] += 1.0
+        if self.coverage:
+            key = self._cell_keys(idx)[0]
+            self.cov_counts[key] = self.cov_counts.get(key, 0) + 1
+            self.cov_total += 1
+
+
+class EntropyAcquisition:
+    """Sequential score p̄ + β·ΔE, ΔE the gain in directional and/or coverage entropy of the batch
+    together with everything explored so far (see the module docstring)."""
 
     name: ClassVar[str] = "entropy"
-    summary: ClassVar[str] = "greedy batch of p̄ + β·ΔE, ΔE the gain in directional / coverage entropy"
+    summary: ClassVar[str] = (
+        "sequential score p̄ + β·ΔE, ΔE the gain in directional / coverage entropy of batch + history"
+    )
     param_docs: ClassVar[dict[str, str]] = {
         "beta": "weight β >= 0 of the entropy gain ΔE against p̄ (ΔE is of order 1 per pick or less)",
-        "mode": "E: 'direction' (step directions of the batch), 'coverage' (latent cells, with the labelled "
-        "set), or 'both' (the sum)",
+        "mode": "E: 'direction' (step directions of the explored proposals and the batch), 'coverage' "
+        "(latent cells of the explored set and the batch), or 'both' (the sum)",
         "bins": "angle bins over [-π, π) for the step directions when d = 2 (>= 2); otherwise the 2d axes",
         "cell": "side of the coverage grid cells, in latent units (> 0)",
-        "top_m": "the batch is built among the top_m candidates by p̄ (>= 1; at least k are used)",
+        "top_m": "ΔE is evaluated on the top_m available candidates by p̄ per slot (>= 1; at least k)",
     }
 
     def __init__(
@@ -112,55 +202,14 @@ class EntropyPolicy:
 
     def __repr__(self) -> str:
         return (
-            f"EntropyPolicy(beta={self.beta!r}, mode={self.mode!r}, bins={self.bins!r}, cell={self.cell!r}, "
-            f"top_m={self.top_m!r})"
+            f"EntropyAcquisition(beta={self.beta!r}, mode={self.mode!r}, bins={self.bins!r}, "
+            f"cell={self.cell!r}, top_m={self.top_m!r})"
         )
 
-    def select(
+    def start(
         self, candidates: Candidates, context: Context, k: int, rng: np.random.Generator
-    ) -> np.ndarray:
-        """(min(k, n),) distinct indices in the order they joined the batch. ``rng`` is unused."""
-        k = check_request(candidates, context, k)
-        check_rng(rng)
-        pool = top_k(candidates.p_mean, max(self.top_m, k))
+    ) -> BatchScorer:
+        """The scorer of one batch (static p̄ when β = 0). ``rng`` is unused."""
         if self.beta == 0.0:
-            return pool[:k]
-        p = candidates.p_mean[pool]
-        z = candidates.z[pool]
-        labelled = context.labelled_z
-        m = labelled.shape[0]
-
-        use_direction = self.mode in ("direction", "both")
-        use_coverage = self.mode in ("coverage", "both")
-        if use_direction:
-            bins = self.bins if z.shape[1] == 2 else None  # d != 2: the 2d signed axes
-            n_bins = n_direction_bins(z.shape[1], bins)
-            dir_bin = _direction_cells(_unit_steps(z, labelled), bins)
-            dir_counts = np.zeros(n_bins)
-            dir_norm = np.log(n_bins)
-        if use_coverage:
-            cells = np.floor(np.concatenate([labelled, z]) / self.cell).astype(np.int64)
-            _, cell_id = np.unique(cells, axis=0, return_inverse=True)
-            cell_id = cell_id.reshape(-1)
-            cov_counts = np.bincount(cell_id[:m], minlength=int(cell_id.max()) + 1).astype(np.float64)
-            cov_bin = cell_id[m:]
-            cov_norm = np.log(m + k) if m + k > 1 else 1.0
-
-        chosen: list[int] = []
-        available = np.ones(pool.size, dtype=bool)
-        for _ in range(k):
-            gain = np.zeros(pool.size)
-            if use_direction:
-                gain += _gain(dir_counts, dir_bin) / dir_norm
-            if use_coverage:
-                gain += _total_gain(cov_counts, cov_bin) / cov_norm
-            objective = np.where(available, p + self.beta * gain, -np.inf)
-            # argmax takes the first maximum: pool is in (−p̄, index) order, so ties go to greedy's choice.
-            best = int(np.argmax(objective))
-            chosen.append(best)
-            available[best] = False
-            if use_direction and dir_bin[best] >= 0:
-                dir_counts[dir_bin[best]] += 1.0
-            if use_coverage:
-                cov_counts[cov_bin[best]] += 1.0
-        return pool[np.asarray(chosen, dtype=np.int64)]
+            return StaticScorer(candidates.p_mean)
+        return _EntropyScorer(self, candidates, context, int(k))

@@ -1,4 +1,4 @@
-"""Greedy exploitation: the k candidates with the highest mean probability of single phase."""
+"""Greedy exploitation: the acquisition score is the mean probability of single phase."""
 
 from __future__ import annotations
 
@@ -6,26 +6,29 @@ from typing import ClassVar
 
 import numpy as np
 
-from arcloop.policies.base import Candidates, Context, check_request, check_rng, top_k
+from arcloop.policies.base import BatchScorer, Candidates, Context, StaticScorer
 
 
-class GreedyPolicy:
-    """Top-k of p̄ (mean over the T samples); ties go to the lower candidate index. No parameters."""
+class GreedyAcquisition:
+    """Score p̄ (mean over the T samples). Static. No parameters. Under ``top_k`` the batch is the k
+    highest p̄, ties to the lower candidate index."""
 
     name: ClassVar[str] = "greedy"
-    summary: ClassVar[str] = "top-k of the mean probability p̄ (pure exploitation)"
+    summary: ClassVar[str] = "score p̄, the mean probability of single phase (pure exploitation)"
     param_docs: ClassVar[dict[str, str]] = {}
 
     def __init__(self) -> None:
         pass
 
     def __repr__(self) -> str:
-        return "GreedyPolicy()"
+        return "GreedyAcquisition()"
 
-    def select(
+    def scores(self, candidates: Candidates, context: Context) -> np.ndarray:
+        """(n,) p̄."""
+        return candidates.p_mean
+
+    def start(
         self, candidates: Candidates, context: Context, k: int, rng: np.random.Generator
-    ) -> np.ndarray:
-        """(min(k, n),) distinct indices, highest p̄ first. ``rng`` is unused (no randomness)."""
-        k = check_request(candidates, context, k)
-        check_rng(rng)
-        return top_k(candidates.p_mean, k)
+    ) -> BatchScorer:
+        """A static scorer of p̄. ``rng`` is unused (no randomness)."""
+        return StaticScorer(candidates.p_mean)

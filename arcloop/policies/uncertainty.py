@@ -1,45 +1,46 @@
-"""Uncertainty-modulated selection: p̄ + α·U − λ·B (the ARC "feedback equilibrium")."""
+"""Uncertainty-modulated acquisition: p̄ + α·U − λ·B (the ARC "feedback equilibrium")."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import ClassVar
 
 import numpy as np
 
 from arcloop.policies import _params
-from arcloop.policies.base import Candidates, Context, check_request, check_rng, top_k
+from arcloop.policies.base import BatchScorer, Candidates, Context, StaticScorer
 from arcloop.policies.density import LabelledDensity
 
 _FIRST_PREFIX = 4096
 
 
-class UncertaintyPolicy:
-    """Top-k of the score s = p̄ + α·U − λ·B.
+class UncertaintyAcquisition:
+    """Static score s = p̄ + α·U − λ·B.
 
     - p̄: mean of the T posterior samples of the probability of single phase.
     - U: epistemic uncertainty, either the standard deviation of the samples (``uncertainty="std"``,
       at most 0.5) or BALD = H(p̄) − mean_t H(p_t) in nats (``uncertainty="bald"``, at most ln 2).
       It pulls the loop towards under-explored directions.
-    - B: accumulated bias, the Gaussian kernel sum of all labelled latent points (whatever their
-      label: it measures where the loop has looked) at the candidate,
+    - B: accumulated bias, the Gaussian kernel sum of all explored latent points (``context.labelled_z``,
+      whatever their label: it measures where the loop has looked) at the candidate,
       B(z) = Σ_j exp(−‖z − z_j‖² / 2h²), truncated beyond ``truncate``·h: the effective number of
-      labelled points within about h of z (see :mod:`arcloop.policies.density`). It pushes the loop
-      out of over-explored regions: λ is the score given up per labelled neighbour.
+      explored points within about h of z (see :mod:`arcloop.policies.density`). It pushes the loop
+      out of over-explored regions: λ is the score given up per explored neighbour.
 
-    With α = λ = 0 the selection is exactly :class:`~arcloop.policies.greedy.GreedyPolicy`'s.
-    Ties go to the lower candidate index. When B needs direct sums (latent dimension ≥ 4) only the
-    prefix of candidates, in decreasing order of the upper bound p̄ + α·U, that can still reach the
-    top k is evaluated; the result is the same as evaluating all of them.
+    With α = λ = 0 the score is greedy's p̄. When B needs direct sums (latent dimension >= 4) the
+    scorer's ``ranking`` evaluates B only on the prefix of candidates, in decreasing order of the upper
+    bound p̄ + α·U, that the builder actually walks; the ranking is the same as sorting all the scores
+    (``scores`` itself evaluates every candidate).
     """
 
     name: ClassVar[str] = "uncertainty"
-    summary: ClassVar[str] = "top-k of p̄ + α·U − λ·B: uncertainty bonus U, accumulated-bias penalty B"
+    summary: ClassVar[str] = "score p̄ + α·U − λ·B: uncertainty bonus U, accumulated-bias penalty B"
     param_docs: ClassVar[dict[str, str]] = {
         "alpha": "weight α >= 0 of the uncertainty bonus U (score units per unit of U)",
-        "lam": "weight λ >= 0 of the accumulated-bias penalty B (score given up per labelled neighbour)",
+        "lam": "weight λ >= 0 of the accumulated-bias penalty B (score given up per explored neighbour)",
         "uncertainty": "U: 'std' (standard deviation of the T samples) or 'bald' (mutual information, nats)",
         "bandwidth": "kernel standard deviation h of B, in latent units (> 0)",
-        "truncate": "B ignores labelled points farther than truncate·h (> 0)",
+        "truncate": "B ignores explored points farther than truncate·h (> 0)",
     }
 
     def __init__(
@@ -58,8 +59,8 @@ class UncertaintyPolicy:
 
     def __repr__(self) -> str:
         return (
-            f"UncertaintyPolicy(alpha={self.alpha!r}, lam={self.lam!r}, uncertainty={self.uncertainty!r}, "
-            f"bandwidth={self.bandwidth!r}, truncate={self.truncate!r})"
+            f"UncertaintyAcquisition(alpha={self.alpha!r}, lam={self.lam!r}, "
+            f"uncertainty={self.uncertainty!r}, bandwidth={self.bandwidth!r}, truncate={self.truncate!r})"
         )
 
     def _upper(self, candidates: Candidates) -> np.ndarray:
@@ -73,47 +74,63 @@ class UncertaintyPolicy:
         return LabelledDensity(context.labelled_z, self.bandwidth, self.truncate)(candidates.z)
 
     def scores(self, candidates: Candidates, context: Context) -> np.ndarray:
-        """(n,) the score s of every candidate (evaluates B everywhere; ``select`` may not need to)."""
+        """(n,) the score s of every candidate (evaluates B everywhere)."""
         upper = self._upper(candidates)
         if self.lam == 0.0 or context.n_labelled == 0:
             return upper
         return upper - self.lam * self.bias(candidates, context)
 
-    def select(
+    def start(
         self, candidates: Candidates, context: Context, k: int, rng: np.random.Generator
-    ) -> np.ndarray:
-        """(min(k, n),) distinct indices, highest score first. ``rng`` is unused (no randomness)."""
-        k = check_request(candidates, context, k)
-        check_rng(rng)
+    ) -> BatchScorer:
+        """A static scorer of s. ``rng`` is unused (no randomness)."""
         upper = self._upper(candidates)
         if self.lam == 0.0 or context.n_labelled == 0:
-            return top_k(upper, k)
+            return StaticScorer(upper)
         density = LabelledDensity(context.labelled_z, self.bandwidth, self.truncate)
         if density.is_cheap:
-            return top_k(upper - self.lam * density(candidates.z), k)
-        return self._select_pruned(candidates.z, upper, density, k)
+            return StaticScorer(upper - self.lam * density(candidates.z))
+        return _PrunedScorer(candidates.z, upper, self.lam, density)
 
-    def _select_pruned(
-        self, z: np.ndarray, upper: np.ndarray, density: LabelledDensity, k: int
-    ) -> np.ndarray:
-        # B >= 0, so s <= upper: walk candidates by decreasing upper bound, in growing prefixes, and stop
-        # once the k-th best exact score beats the bound of everything not yet evaluated.
-        n = upper.shape[0]
-        order = np.lexsort((np.arange(n), -upper))
-        evaluated, size = 0, max(_FIRST_PREFIX, 16 * k)
-        seen: list[np.ndarray] = []
-        exact: list[np.ndarray] = []
-        while evaluated < n:
-            block = order[evaluated : evaluated + size]
-            seen.append(block)
-            exact.append(upper[block] - self.lam * density(z[block]))
-            evaluated += block.size
-            size *= 2
-            indices, values = np.concatenate(seen), np.concatenate(exact)
-            if evaluated < n and values.size >= k:
-                kth = np.partition(values, values.size - k)[values.size - k]
-                if kth > upper[order[evaluated]]:
-                    break
-        indices, values = np.concatenate(seen), np.concatenate(exact)
-        best = np.lexsort((indices, -values))[:k]
-        return indices[best].astype(np.int64)
+
+class _PrunedScorer(BatchScorer):
+    """s = upper − λ·B with B >= 0, so s <= upper: ranks by walking candidates in decreasing upper bound,
+    in growing prefixes, certifying an evaluated score once it beats the bound of everything not yet
+    evaluated."""
+
+    static = True
+
+    def __init__(self, z: np.ndarray, upper: np.ndarray, lam: float, density: LabelledDensity) -> None:
+        self.z, self.upper, self.lam, self.density = z, upper, lam, density
+        self._all: np.ndarray | None = None
+
+    def scores(self, available: np.ndarray) -> np.ndarray:
+        if self._all is None:
+            self._all = self.upper - self.lam * self.density(self.z)
+        return self._all
+
+    def ranking(self, available: np.ndarray) -> Iterator[np.ndarray]:
+        if self._all is not None:
+            yield from super().ranking(available)
+            return
+        n = self.upper.shape[0]
+        order = np.lexsort((np.arange(n), -self.upper))
+        order = order[np.asarray(available, dtype=bool)[order]]
+        evaluated, size = 0, _FIRST_PREFIX
+        pending_idx = np.zeros(0, dtype=np.int64)
+        pending_val = np.zeros(0)
+        while evaluated < order.size or pending_idx.size:
+            if evaluated < order.size:
+                block = order[evaluated : evaluated + size]
+                evaluated += block.size
+                size *= 2
+                pending_idx = np.concatenate([pending_idx, block])
+                pending_val = np.concatenate(
+                    [pending_val, self.upper[block] - self.lam * self.density(self.z[block])]
+                )
+            bound = self.upper[order[evaluated]] if evaluated < order.size else -np.inf
+            certain = pending_val > bound
+            if certain.any():
+                idx, val = pending_idx[certain], pending_val[certain]
+                yield idx[np.lexsort((idx, -val))].astype(np.int64)
+                pending_idx, pending_val = pending_idx[~certain], pending_val[~certain]
