@@ -1,7 +1,8 @@
 """Distinct discoveries per policy on the demo task: what the loop really finds, against random.
 
-For every built-in policy with its default batch builder (and greedy with ``top_k``, to show the
-redundancy the default builder removes): ``--seeds`` seeds × ``--iterations`` × the demo's batch size
+For every built-in policy with its default batch builder (exclusion; top_k for random, the uniform
+baseline), greedy with ``top_k`` (the redundancy the default builder removes) and random with
+``exclusion`` (a space-filling random baseline): ``--seeds`` seeds × ``--iterations`` × the demo's batch size
 on ``examples/demo.yaml`` (latent source, rules oracle), as plain function calls (arcloop.steps).
 Per campaign: hits, distinct discoveries, yield (discoveries per label paid) and mean redundancy.
 Prints one JSON object: per-campaign rows and, per policy, the median over seeds and the ratio of
@@ -32,7 +33,7 @@ from arcloop import steps
 from arcloop.config import CampaignConfig, load_campaign_config, validated
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine_info  # noqa: E402
+from _machine import machine_info
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES: dict[str, dict[str, Any]] = {
@@ -40,9 +41,11 @@ POLICIES: dict[str, dict[str, Any]] = {
     "greedy+top_k": {"name": "greedy", "builder": {"name": "top_k"}},
     "uncertainty": {"name": "uncertainty", "params": {"alpha": 1.0, "lam": 0.5}},
     "entropy": {"name": "entropy", "params": {"beta": 0.5, "mode": "direction"}},
+    "entropy-coverage": {"name": "entropy", "params": {"beta": 0.5, "mode": "coverage"}},
     "thompson": {"name": "thompson"},
     "novelty": {"name": "novelty"},
     "random": {"name": "random"},
+    "random+exclusion": {"name": "random", "builder": {"name": "exclusion"}},
 }
 
 

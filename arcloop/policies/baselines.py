@@ -18,6 +18,7 @@ class RandomAcquisition:
     with ``pool``, uniform over the unlabelled alloys."""
 
     name: ClassVar[str] = "random"
+    default_builder: ClassVar[str] = "top_k"
     summary: ClassVar[str] = "i.i.d. uniform random scores (random search)"
     param_docs: ClassVar[dict[str, str]] = {}
 

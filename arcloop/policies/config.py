@@ -182,9 +182,10 @@ class PolicyConfig(BaseModel):
 
     name: str = Field(description="registry name, see `arcloop policies list`")
     params: dict[str, Any] = Field(default_factory=dict, description="keyword parameters of the policy")
-    builder: BuilderConfig = Field(
-        default_factory=BuilderConfig,
-        description="batch builder; ignored by plugin policies that only implement select()",
+    builder: BuilderConfig | None = Field(
+        None,
+        description="batch builder; None: the policy's default (exclusion; top_k for random, the "
+        "literature's uniform baseline); ignored by plugin policies that only implement select()",
     )
 
     @model_validator(mode="after")

@@ -236,7 +236,7 @@ def build_policy(
 
     Returns a :class:`BatchPolicy`, or a :class:`PluginPolicy` for a plugin that only has ``select``
     (no builder applies to it)."""
-    builder_config: Any = "exclusion"
+    builder_config: Any = None
     if isinstance(config, dict) and "builder" in config:
         config = dict(config)
         builder_config = config.pop("builder")
@@ -251,6 +251,10 @@ def build_policy(
             f"policy: {name!r} is a batch builder, not a policy; set it as policy.builder.name"
         )
     factory = get_policy(name)
+    if builder_config is None:
+        # Each acquisition names its default builder: exclusion, but top_k for random, which is the
+        # literature's baseline (uniform draws without replacement, Rohr et al. 2020).
+        builder_config = getattr(factory, "default_builder", "exclusion")
     instance = _instantiate("policy", name, factory, given)
     built_builder = build_builder(builder_config, default_radius)
     if callable(getattr(instance, "start", None)):
