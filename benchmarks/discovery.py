@@ -12,7 +12,7 @@ The iteration-0 fit depends only on the seed, the scenario and the model setting
 policy, so it is done once per seed and copied; ``--check`` verifies for one policy that this gives
 the very history ``run_plain`` gives.
 
-Run: python benchmarks/discovery.py [--seeds 5] [--iterations 6] [--workers 2] [--check]
+Run: python benchmarks/discovery.py [--seeds 5] [--iterations 6] [--workers 2] [--check] [--config FILE]
 """
 
 from __future__ import annotations
@@ -49,8 +49,11 @@ POLICIES: dict[str, dict[str, Any]] = {
 }
 
 
-def demo_config(seed: int, iterations: int, policy: dict[str, Any]) -> CampaignConfig:
-    base = load_campaign_config(ROOT / "examples" / "demo.yaml").model_dump(mode="json")
+TASK = ROOT / "examples" / "demo.yaml"
+
+
+def demo_config(seed: int, iterations: int, policy: dict[str, Any], task: Path = TASK) -> CampaignConfig:
+    base = load_campaign_config(task).model_dump(mode="json")
     return validated(CampaignConfig, {**base, "seed": seed, "iterations": iterations, "policy": policy})
 
 
@@ -66,18 +69,18 @@ def run_policy(config: CampaignConfig, model0: Any) -> steps.CampaignState:
     return state
 
 
-def one_seed(seed: int, iterations: int, check: bool) -> list[dict[str, Any]]:
+def one_seed(seed: int, iterations: int, check: bool, task: Path = TASK) -> list[dict[str, Any]]:
     import torch
 
     torch.set_num_threads(1)
     started = time.perf_counter()
-    first = demo_config(seed, iterations, POLICIES["random"])
+    first = demo_config(seed, iterations, POLICIES["random"], task)
     setup = steps.prepare(first)
     model0 = steps.train(setup, steps.initial_state(setup), None)
     fit_seconds = time.perf_counter() - started
     rows = []
     for label, policy in POLICIES.items():
-        config = demo_config(seed, iterations, policy)
+        config = demo_config(seed, iterations, policy, task)
         start = time.perf_counter()
         state = run_policy(config, model0)
         if check and label == "uncertainty":
@@ -105,10 +108,11 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--check", action="store_true", help="shared iteration-0 fit == run_plain")
+    parser.add_argument("--config", type=Path, default=TASK, help="the campaign config of the task")
     args = parser.parse_args()
     started = time.perf_counter()
     with ProcessPoolExecutor(args.workers) as pool:
-        futures = [pool.submit(one_seed, seed, args.iterations, args.check) for seed in range(args.seeds)]
+        futures = [pool.submit(one_seed, seed, args.iterations, args.check, args.config) for seed in range(args.seeds)]
         rows = [row for future in futures for row in future.result()]
     summary = {}
     for label in POLICIES:
@@ -124,7 +128,7 @@ def main() -> None:
         json.dumps(
             {
                 "machine": machine_info(),
-                "task": "examples/demo.yaml",
+                "task": str(args.config),
                 "seeds": args.seeds,
                 "iterations": args.iterations,
                 "wall_seconds": time.perf_counter() - started,
