@@ -112,7 +112,10 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     with ProcessPoolExecutor(args.workers) as pool:
-        futures = [pool.submit(one_seed, seed, args.iterations, args.check, args.config) for seed in range(args.seeds)]
+        futures = [
+            pool.submit(one_seed, seed, args.iterations, args.check, args.config)
+            for seed in range(args.seeds)
+        ]
         rows = [row for future in futures for row in future.result()]
     summary = {}
     for label in POLICIES:
