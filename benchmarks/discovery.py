@@ -93,7 +93,7 @@ def one_seed(seed: int, iterations: int, check: bool, task: Path = TASK) -> list
                 "hits": final["discovery/hits"],
                 "discoveries": final["discovery/discoveries"],
                 "yield": final["discovery/yield"],
-                "redundancy": float(np.mean([m["discovery/redundancy"] for m in state.metrics])),
+                "redundancy": float(np.nanmean([m["discovery/redundancy"] for m in state.metrics])),
                 "labels_paid": final["discovery/labels_paid"],
                 "seconds": time.perf_counter() - start,
                 "shared_fit_seconds": fit_seconds,
