@@ -288,6 +288,14 @@ def test_entropy_history_of_directions_redirects_the_batch(mode):
         np.testing.assert_array_equal(zero.select(candidates, context, 1, np.random.default_rng(0)), greedy)
 
 
+@pytest.mark.parametrize(("beta", "expected"), [(0.0670, 1), (0.0655, 0)])
+def test_entropy_direction_gain_is_normalised_by_the_history_length(beta, expected):
+    # b beats a when 0.7 + β·(6 ln 6 − 5 ln 5)/ln 6 > 0.8, i.e. β > 0.1 / 1.50875 = 0.06628.
+    candidates, context = direction_history_case(True)
+    policy = build_policy("entropy", beta=beta, builder="top_k")
+    assert policy.select(candidates, context, 1, np.random.default_rng(0))[0] == expected
+
+
 def test_entropy_coverage_counts_the_explored_set():
     # Ten explored points in cell A = [0, 0.5)²; candidate a in A (p̄ 0.8), b in an empty cell (p̄ 0.7).
     # With them: a gains (12 ln 12 − 11 ln 11 − 11 ln 11 + 10 ln 10) / ln 12 = 0.037, b gains
