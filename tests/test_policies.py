@@ -1,4 +1,7 @@
-"""Policies on constructed arrays: contracts, the must-show comparisons, the registry and the CLI."""
+"""Policies on constructed arrays: contracts, the must-show comparisons, the registry and the CLI.
+
+Builder-specific behaviour (exclusion, local penalisation, history in the entropy score) is in
+tests/test_builders.py; here the acquisitions' own scores are checked under ``top_k`` unless said."""
 
 from __future__ import annotations
 
@@ -18,13 +21,19 @@ from arcloop.cli import main
 from arcloop.errors import ArcloopError
 from arcloop.metrics import direction_entropy, step_directions
 from arcloop.policies import (
+    BatchPolicy,
+    BuilderConfig,
     Candidates,
     Context,
-    EntropyPolicy,
+    EntropyAcquisition,
+    Exclusion,
     LabelledDensity,
+    PluginPolicy,
     Policy,
     PolicyConfig,
-    UncertaintyPolicy,
+    TopK,
+    UncertaintyAcquisition,
+    available_builders,
     available_policies,
     build_policy,
     get_policy,
@@ -34,24 +43,42 @@ from arcloop.policies import (
 )
 
 BUILTINS = ("greedy", "uncertainty", "entropy", "random", "thompson", "novelty")
+BUILDERS = ("top_k", "exclusion", "local_penalization")
 
 
-def make_candidates(z: np.ndarray, p_samples: np.ndarray) -> Candidates:
-    """Candidates over latent points z with given probability samples (compositions do not matter here)."""
+def make_candidates(
+    z: np.ndarray, p_samples: np.ndarray, compositions: np.ndarray | None = None
+) -> Candidates:
+    """Candidates over latent points z with given probability samples (by default one composition for
+    all: only builders that ignore compositions, i.e. top_k, may be used on them)."""
     n = z.shape[0]
-    return Candidates(
-        z=z, compositions=np.full((n, 30), 1.0 / 30.0), p_samples=p_samples, pool_index=np.full(n, -1)
-    )
+    X = np.full((n, 30), 1.0 / 30.0) if compositions is None else compositions
+    return Candidates(z=z, compositions=X, p_samples=p_samples, pool_index=np.full(n, -1))
+
+
+def top(acquisition) -> BatchPolicy:
+    """The acquisition under the top_k builder (its scores decide alone)."""
+    return BatchPolicy(acquisition, TopK())
 
 
 def random_case(seed: int, n: int = 300, d: int = 2, T: int = 8, m: int = 40, ties: bool = True):
+    """Random latent points and samples; Dirichlet(0.3) compositions over 30 elements, which lie more than
+    20 at.% apart (checked below), so no builder excludes anything."""
     rng = np.random.default_rng(seed)
     z = rng.normal(size=(n, d))
     p = rng.uniform(size=(T, n))
     if ties:  # coarse probabilities so that p̄ has many exact ties
         p = np.round(p * 4) / 4
-    context = Context(rng.normal(size=(m, d)), rng.integers(-1, 2, size=m), iteration=2)
-    return make_candidates(z, p), context
+    X = rng.dirichlet(np.full(30, 0.3), size=n)
+    explored = rng.dirichlet(np.full(30, 0.3), size=m)
+    context = Context(
+        rng.normal(size=(m, d)),
+        rng.integers(-1, 2, size=m),
+        iteration=2,
+        explored_compositions=explored,
+        explored_origin=rng.integers(-1, 2, size=m),
+    )
+    return make_candidates(z, p, X), context
 
 
 def reference_direction_entropy(U: np.ndarray, bins: int) -> float:
@@ -123,6 +150,21 @@ def test_context_validation():
         Context(np.zeros(3), np.zeros(3, dtype=np.int64))
     with pytest.raises(ArcloopError, match="iteration"):
         Context(np.zeros((1, 2)), np.zeros(1, dtype=np.int64), iteration=-1)
+    one = {"labelled_z": np.zeros((2, 2)), "labels": np.zeros(2, dtype=np.int64), "iteration": 3}
+    for bad, field in [
+        ({"explored_compositions": np.full((3, 30), 1 / 30)}, "explored_compositions"),
+        ({"explored_compositions": np.full((2, 29), 1 / 29)}, "explored_compositions"),
+        ({"explored_compositions": np.full((2, 30), 0.5)}, "explored_compositions"),
+        ({"explored_origin": np.zeros(3, dtype=np.int64)}, "explored_origin"),
+        ({"explored_origin": np.zeros(2)}, "explored_origin"),
+        ({"explored_origin": np.array([-2, 0])}, "explored_origin"),
+        ({"explored_origin": np.array([0, 3])}, "explored_origin"),  # not earlier than iteration 3
+    ]:
+        with pytest.raises(ArcloopError, match=field) as info:
+            Context(**one, **bad)
+        assert "\n" not in str(info.value)
+    good = Context(**one, explored_compositions=np.full((2, 30), 1 / 30), explored_origin=np.array([-1, 2]))
+    assert not good.explored_compositions.flags.writeable and good.explored_origin.dtype == np.int64
     assert Context.empty(3).n_labelled == 0
 
 
@@ -140,10 +182,17 @@ def test_top_k_is_a_stable_sort_prefix(scores, k):
 # --- contract shared by every policy ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", BUILTINS)
-def test_policy_contract(name):
-    policy = build_policy(name)
-    assert isinstance(policy, Policy)
+def test_random_case_compositions_are_far_apart():
+    candidates, context = random_case(3)
+    X = np.vstack([candidates.compositions, context.explored_compositions])
+    d = 50.0 * np.abs(X[:, None, :] - X[None, :, :]).sum(axis=2)
+    assert d[~np.eye(len(X), dtype=bool)].min() > 20.0
+
+
+@pytest.mark.parametrize(("name", "builder"), list(product(BUILTINS, BUILDERS)))
+def test_policy_contract(name, builder):
+    policy = build_policy(name, builder=builder)
+    assert isinstance(policy, Policy) and isinstance(policy, BatchPolicy) and policy.name == name
     candidates, context = random_case(3)
     first = policy.select(candidates, context, 16, np.random.default_rng(7))
     again = policy.select(candidates, context, 16, np.random.default_rng(7))
@@ -158,9 +207,9 @@ def test_policy_contract(name):
     assert len(policy.select(candidates, Context.empty(2), 4, np.random.default_rng(0))) == 4
 
 
-@pytest.mark.parametrize("name", BUILTINS)
-def test_policy_errors(name):
-    policy = build_policy(name)
+@pytest.mark.parametrize(("name", "builder"), list(product(BUILTINS, BUILDERS)))
+def test_policy_errors(name, builder):
+    policy = build_policy(name, builder=builder)
     candidates, context = random_case(4, n=20)
     rng = np.random.default_rng(0)
     for bad_k in (0, -3, 2.5, True, "4"):
@@ -184,8 +233,10 @@ def test_policy_errors(name):
 )
 def test_every_policy_returns_distinct_valid_indices(seed, n, d, m, k):
     candidates, context = random_case(seed, n=n, d=d, m=m, T=3)
-    for name in BUILTINS:
-        chosen = build_policy(name).select(candidates, context, k, np.random.default_rng(seed))
+    for name, builder in product(BUILTINS, BUILDERS):
+        chosen = build_policy(name, builder=builder).select(
+            candidates, context, k, np.random.default_rng(seed)
+        )
         assert chosen.shape == (min(k, n),)
         assert np.unique(chosen).size == chosen.size
         assert ((chosen >= 0) & (chosen < n)).all()
@@ -198,14 +249,14 @@ def test_every_policy_returns_distinct_valid_indices(seed, n, d, m, k):
 def test_zero_weights_reduce_to_greedy(seed, d, k):
     candidates, context = random_case(seed, d=d, ties=True)
     rng = np.random.default_rng(0)
-    greedy = build_policy("greedy").select(candidates, context, k, rng)
-    for policy in (
-        UncertaintyPolicy(alpha=0.0, lam=0.0),
-        UncertaintyPolicy(alpha=0.0, lam=0.0, uncertainty="bald"),
-        EntropyPolicy(beta=0.0),
-        EntropyPolicy(beta=0.0, mode="both", top_m=5),
+    greedy = build_policy("greedy", builder="top_k").select(candidates, context, k, rng)
+    for acquisition in (
+        UncertaintyAcquisition(alpha=0.0, lam=0.0),
+        UncertaintyAcquisition(alpha=0.0, lam=0.0, uncertainty="bald"),
+        EntropyAcquisition(beta=0.0),
+        EntropyAcquisition(beta=0.0, mode="both", top_m=5),
     ):
-        np.testing.assert_array_equal(policy.select(candidates, context, k, rng), greedy)
+        np.testing.assert_array_equal(top(acquisition).select(candidates, context, k, rng), greedy)
     # and greedy is the top of p̄ with ties to the lower index
     order = np.lexsort((np.arange(candidates.n), -candidates.p_mean))
     np.testing.assert_array_equal(greedy, order[:k])
@@ -230,11 +281,11 @@ def dense_cluster_case():
 def test_bias_penalty_avoids_dense_labelled_cluster():
     candidates, context = dense_cluster_case()
     rng = np.random.default_rng(0)
-    greedy = build_policy("greedy").select(candidates, context, 10, rng)
+    greedy = build_policy("greedy", builder="top_k").select(candidates, context, 10, rng)
     assert (greedy < 30).all()  # greedy re-samples the over-explored cluster A
-    steered = UncertaintyPolicy(alpha=0.0, lam=0.05).select(candidates, context, 10, rng)
+    steered = top(UncertaintyAcquisition(alpha=0.0, lam=0.05)).select(candidates, context, 10, rng)
     assert (steered >= 30).all()  # λ·B pushes the whole batch to the unexplored cluster B
-    bias = UncertaintyPolicy().bias(candidates, context)
+    bias = UncertaintyAcquisition().bias(candidates, context)
     assert bias[:30].min() > 10.0 and bias[30:].max() < 1e-6
 
 
@@ -247,9 +298,9 @@ def test_bias_penalty_in_higher_dimensions_matches_full_scoring(d):
     candidates = make_candidates(z, p)
     context = Context(0.4 * rng.normal(size=(300, d)), np.ones(300, dtype=np.int64))
     for lam in (0.01, 0.3, 5.0):
-        policy = UncertaintyPolicy(alpha=0.5, lam=lam, bandwidth=0.5)
-        expected = top_k(policy.scores(candidates, context), 12)
-        np.testing.assert_array_equal(policy.select(candidates, context, 12, rng), expected)
+        acquisition = UncertaintyAcquisition(alpha=0.5, lam=lam, bandwidth=0.5)
+        expected = top_k(acquisition.scores(candidates, context), 12)
+        np.testing.assert_array_equal(top(acquisition).select(candidates, context, 12, rng), expected)
 
 
 @pytest.mark.parametrize(("d", "tolerance"), [(1, 5e-3), (2, 5e-3), (3, 2.5e-2), (4, 1e-6), (6, 1e-6)])
@@ -274,12 +325,10 @@ def test_uncertainty_bonus_prefers_uncertain_candidates():
     candidates = make_candidates(np.zeros((3, 2)) + np.arange(3)[:, None], p)
     context = Context.empty(2)
     rng = np.random.default_rng(0)
-    assert build_policy("greedy").select(candidates, context, 1, rng)[0] == 2
+    assert build_policy("greedy", builder="top_k").select(candidates, context, 1, rng)[0] == 2
     for kind in ("std", "bald"):
-        assert (
-            UncertaintyPolicy(alpha=1.0, lam=0.0, uncertainty=kind).select(candidates, context, 1, rng)[0]
-            == 1
-        )
+        policy = top(UncertaintyAcquisition(alpha=1.0, lam=0.0, uncertainty=kind))
+        assert policy.select(candidates, context, 1, rng)[0] == 1
 
 
 # --- must show: entropy-weighted batches spread directions -------------------------------------
@@ -310,8 +359,8 @@ def test_entropy_policy_spreads_step_directions():
     candidates, context = one_direction_case()
     rng = np.random.default_rng(0)
     k = 8
-    greedy = build_policy("greedy").select(candidates, context, k, rng)
-    spread = build_policy("entropy", beta=5.0, bins=8).select(candidates, context, k, rng)
+    greedy = build_policy("greedy", builder="top_k").select(candidates, context, k, rng)
+    spread = build_policy("entropy", beta=5.0, bins=8, builder="top_k").select(candidates, context, k, rng)
 
     def batch_entropy(idx):
         U = step_directions(candidates.z[idx], context.labelled_z)
@@ -323,7 +372,7 @@ def test_entropy_policy_spreads_step_directions():
     assert batch_entropy(spread) > 0.9  # eight picks over eight bins: close to uniform
     assert batch_entropy(spread) > batch_entropy(greedy)
     # a moderate β trades less: the entropy is in between and the first pick is still greedy's
-    middle = build_policy("entropy", beta=0.2).select(candidates, context, k, rng)
+    middle = build_policy("entropy", beta=0.2, builder="top_k").select(candidates, context, k, rng)
     assert middle[0] == greedy[0]
     assert batch_entropy(greedy) <= batch_entropy(middle) <= batch_entropy(spread)
 
@@ -338,11 +387,13 @@ def test_coverage_mode_spreads_over_cells():
     context = Context(rng.uniform(-3, 3, size=(20, 2)), np.zeros(20, dtype=np.int64))
     rng0 = np.random.default_rng(0)
     cells = lambda idx: len({tuple(c) for c in np.floor(z[idx] / 0.5).astype(int)})  # noqa: E731
-    greedy = build_policy("greedy").select(candidates, context, 10, rng0)
-    covered = build_policy("entropy", beta=5.0, mode="coverage", cell=0.5).select(
+    greedy = build_policy("greedy", builder="top_k").select(candidates, context, 10, rng0)
+    covered = build_policy("entropy", beta=5.0, mode="coverage", cell=0.5, builder="top_k").select(
         candidates, context, 10, rng0
     )
-    both = build_policy("entropy", beta=5.0, mode="both", cell=0.5).select(candidates, context, 10, rng0)
+    both = build_policy("entropy", beta=5.0, mode="both", cell=0.5, builder="top_k").select(
+        candidates, context, 10, rng0
+    )
     assert cells(greedy) <= 2
     assert cells(covered) >= 9 and cells(both) >= 6
 
@@ -363,7 +414,7 @@ def thompson_case():
 def test_thompson_first_slot_follows_posterior_argmax_frequencies():
     candidates, rankings = thompson_case()
     expected = np.bincount([r[0] for r in rankings], minlength=5) / len(rankings)
-    policy = build_policy("thompson")
+    policy = build_policy("thompson", builder="top_k")
     N = 4000
     picks = np.array(
         [policy.select(candidates, Context.empty(2), 1, np.random.default_rng(s))[0] for s in range(N)]
@@ -383,7 +434,7 @@ def test_thompson_batch_distribution_matches_enumeration():
         first = rankings[t1][0]
         second = next(c for c in rankings[t2] if c != first)
         expected[(first, second)] = expected.get((first, second), 0.0) + 1.0 / T**2
-    policy = build_policy("thompson")
+    policy = build_policy("thompson", builder="top_k")
     N = 4000
     counts: dict[tuple[int, int], int] = {}
     for s in range(N):
@@ -397,7 +448,7 @@ def test_thompson_batch_distribution_matches_enumeration():
 
 def test_random_is_uniform_and_novelty_is_far():
     candidates, context = random_case(9, n=6, m=10)
-    policy = build_policy("random")
+    policy = build_policy("random", builder="top_k")
     N = 3000
     picks = np.array([policy.select(candidates, context, 1, np.random.default_rng(s))[0] for s in range(N)])
     observed = np.bincount(picks, minlength=6) / N
@@ -410,11 +461,11 @@ def test_random_is_uniform_and_novelty_is_far():
     z = np.column_stack([radii * np.cos(angles), radii * np.sin(angles)])
     candidates = make_candidates(z, np.full((2, 100), 0.5))
     context = Context(labelled, np.ones(50, dtype=np.int64))
-    policy = build_policy("novelty", n_neighbors=3)
+    policy = build_policy("novelty", n_neighbors=3, builder="top_k")
     chosen = policy.select(candidates, context, 25, np.random.default_rng(0))
     assert sorted(chosen.tolist()) == list(range(75, 100))  # the outer ring
     dist = np.sort(np.linalg.norm(z[:, None] - labelled[None], axis=2), axis=1)[:, :3].mean(axis=1)
-    np.testing.assert_allclose(policy.novelty(candidates, context), dist)
+    np.testing.assert_allclose(policy.acquisition.novelty(candidates, context), dist)
 
 
 # --- registry and CLI --------------------------------------------------------------------------
@@ -422,13 +473,19 @@ def test_random_is_uniform_and_novelty_is_far():
 
 def test_registry_lists_builtins_with_documented_params():
     assert available_policies()[: len(BUILTINS)] == BUILTINS
+    assert available_builders() == BUILDERS
     listed = {entry["name"]: entry for entry in list_policies()}
-    for name in BUILTINS:
-        assert listed[name]["source"] == "builtin"
+    for name in (*BUILTINS, *BUILDERS):
+        assert listed[name]["source"] == "builtin" and listed[name]["summary"]
+        assert listed[name]["kind"] == ("policy" if name in BUILTINS else "builder")
         for spec in listed[name]["params"].values():
             assert set(spec) == {"default", "type", "doc"} and spec["doc"]
     assert listed["uncertainty"]["params"]["alpha"]["default"] == 1.0
     assert set(listed["entropy"]["params"]) == {"beta", "mode", "bins", "cell", "top_m"}
+    assert listed["top_k"]["params"] == {}
+    for name in ("exclusion", "local_penalization"):
+        assert listed[name]["params"]["radius"]["default"] is None
+    assert [e["kind"] for e in list_policies()][-len(BUILDERS) :] == ["builder"] * len(BUILDERS)
     json.dumps(list_policies())
 
 
@@ -453,15 +510,39 @@ def test_registry_errors_are_one_line_and_named():
         with pytest.raises(ArcloopError, match=field) as info:
             build_policy({"name": name, "params": params})
         assert "\n" not in str(info.value)
+    for builder, field in [
+        ({"name": "exclusoin"}, r"unknown builder 'exclusoin'.*top_k, exclusion"),
+        ({"name": "exclusion", "params": {"radius": -1}}, r"builder 'exclusion'.*'radius'.*>= 0.*-1"),
+        ({"name": "exclusion", "params": {"radius": "far"}}, r"'radius' must be a number"),
+        ({"name": "local_penalization", "params": {"radius": 0}}, r"'radius'.*> 0"),
+        ({"name": "top_k", "params": {"radius": 3}}, r"builder 'top_k': unknown parameter.*radius"),
+        ({"name": "exclusion", "paramz": {}}, r"policy.builder: expected a mapping"),
+    ]:
+        with pytest.raises(ArcloopError, match=field) as info:
+            build_policy({"name": "greedy", "builder": builder})
+        assert "\n" not in str(info.value)
+    with pytest.raises(ArcloopError, match="is a batch builder, not a policy"):
+        build_policy("exclusion")
+    with pytest.raises(ArcloopError, match="default_radius"):
+        build_policy("greedy", -1.0)
 
 
 def test_policy_config_validates_and_builds():
     config = PolicyConfig.model_validate(
         {"name": "uncertainty", "params": {"alpha": 2.0, "uncertainty": "bald"}}
     )
+    assert config.builder == BuilderConfig(name="exclusion")
     policy = build_policy(config)
-    assert isinstance(policy, UncertaintyPolicy) and policy.alpha == 2.0 and policy.uncertainty == "bald"
-    assert build_policy(config, alpha=0.5).alpha == 0.5
+    assert isinstance(policy.acquisition, UncertaintyAcquisition)
+    assert policy.acquisition.alpha == 2.0 and policy.acquisition.uncertainty == "bald"
+    assert isinstance(policy.builder, Exclusion) and policy.builder.radius == 5.0
+    assert build_policy(config, 3.0).builder.radius == 3.0  # None: the campaign's radius
+    assert build_policy(config, alpha=0.5).acquisition.alpha == 0.5
+    fixed = PolicyConfig.model_validate(
+        {"name": "greedy", "builder": {"name": "local_penalization", "params": {"radius": 2.5}}}
+    )
+    assert build_policy(fixed, 7.0).builder.radius == 2.5  # an explicit radius wins
+    assert isinstance(build_policy(fixed, builder="top_k").builder, TopK)
     with pytest.raises(ValidationError, match="unknown name 'nope'"):
         PolicyConfig.model_validate({"name": "nope"})
     with pytest.raises(ValidationError, match="beta"):
@@ -470,12 +551,25 @@ def test_policy_config_validates_and_builds():
         PolicyConfig.model_validate({"name": "greedy", "paramz": {}})
 
 
+def test_policy_config_errors_name_the_builder_field():
+    from arcloop.config import validated
+
+    for data, message in [
+        ({"name": "greedy", "builder": {"params": {"radius": -1}}}, "policy.builder: builder 'exclusion': "),
+        ({"name": "greedy", "builder": {"name": "nearest"}}, "policy.builder: unknown builder 'nearest'"),
+        ({"name": "greedy", "builder": {"name": "top_k", "radius": 1}}, "policy.builder.radius: Extra"),
+    ]:
+        with pytest.raises(ArcloopError) as info:
+            validated(PolicyConfig, data, "policy")
+        assert str(info.value).startswith(message) and "\n" not in str(info.value)
+
+
 PLUGIN_MODULE = textwrap.dedent(
     '''
     import numpy as np
 
     class LowestPolicy:
-        """Picks the lowest p̄ (a deliberately bad plugin)."""
+        """Picks the lowest p̄ (a deliberately bad plugin, with the select-only protocol)."""
         param_docs = {"offset": "added to nothing"}
 
         def __init__(self, offset: int = 0):
@@ -483,6 +577,18 @@ PLUGIN_MODULE = textwrap.dedent(
 
         def select(self, candidates, context, k, rng):
             return np.argsort(candidates.p_mean, kind="stable")[: min(k, candidates.n)].astype(np.int64)
+
+    class DuplicatingPolicy:
+        def select(self, candidates, context, k, rng):
+            return np.zeros(k, dtype=np.int64)
+
+    class LowScore:
+        """An acquisition plugin: score 1 − p̄, so the builder applies."""
+
+        def start(self, candidates, context, k, rng):
+            from arcloop.policies import StaticScorer
+
+            return StaticScorer(1.0 - candidates.p_mean)
     '''
 )
 
@@ -495,7 +601,10 @@ def test_plugins_are_discovered_through_entry_points(tmp_path, monkeypatch):
     (info / "entry_points.txt").write_text(
         "[arcloop.policies]\n"
         "lowest = arcloop_lowest_plugin:LowestPolicy\n"
+        "duplicating = arcloop_lowest_plugin:DuplicatingPolicy\n"
+        "lowscore = arcloop_lowest_plugin:LowScore\n"
         "greedy = arcloop_lowest_plugin:LowestPolicy\n"
+        "exclusion = arcloop_lowest_plugin:LowestPolicy\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     refresh_plugins()
@@ -503,14 +612,40 @@ def test_plugins_are_discovered_through_entry_points(tmp_path, monkeypatch):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             names = available_policies()
-        assert "lowest" in names and names.count("greedy") == 1
-        assert any("built in" in str(w.message) for w in caught)
+        assert "lowest" in names and names.count("greedy") == 1 and "exclusion" not in names
+        assert sum("built in" in str(w.message) for w in caught) == 2
         entry = next(e for e in list_policies() if e["name"] == "lowest")
-        assert entry["source"] == "arcloop-lowest-plugin"
+        assert entry["source"] == "arcloop-lowest-plugin" and entry["kind"] == "policy"
         assert entry["params"] == {"offset": {"default": 0, "type": "int", "doc": "added to nothing"}}
         candidates, context = random_case(0, n=30)
-        chosen = build_policy("lowest").select(candidates, context, 3, np.random.default_rng(0))
+        lowest = build_policy("lowest")
+        assert isinstance(lowest, PluginPolicy) and lowest.builder is None
+        chosen = lowest.select(candidates, context, 3, np.random.default_rng(0))
         assert (candidates.p_mean[chosen] <= np.sort(candidates.p_mean)[2]).all()
+        with pytest.raises(ArcloopError, match="k"):
+            lowest.select(candidates, context, 0, np.random.default_rng(0))
+        with pytest.raises(ArcloopError, match="'duplicating': select returned 3 indices"):
+            build_policy("duplicating").select(candidates, context, 3, np.random.default_rng(0))
+        # an acquisition plugin gets the configured builder: exclusion keeps near-duplicates apart
+        twins = Candidates(
+            z=candidates.z[:3],
+            compositions=np.vstack(
+                [np.eye(30)[0], 0.99 * np.eye(30)[0] + 0.01 * np.eye(30)[1], np.eye(30)[2]]
+            ),
+            p_samples=np.array([[0.1, 0.2, 0.9]]),
+            pool_index=np.full(3, -1),
+        )
+        low = build_policy("lowscore")
+        assert isinstance(low, BatchPolicy) and low.name == "lowscore"
+        np.testing.assert_array_equal(
+            low.select(twins, Context.empty(2), 3, np.random.default_rng(0)), [0, 2]
+        )
+        np.testing.assert_array_equal(
+            build_policy("lowscore", builder="top_k").select(
+                twins, Context.empty(2), 3, np.random.default_rng(0)
+            ),
+            [0, 1, 2],
+        )
         with pytest.raises(ArcloopError, match="unknown parameter"):
             build_policy("lowest", scale=2)
         assert build_policy("greedy").name == "greedy"  # built-ins cannot be overridden
@@ -524,7 +659,9 @@ def test_cli_policies_list(capsys):
     assert main(["policies", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [entry["name"] for entry in listed][: len(BUILTINS)] == list(BUILTINS)
-    assert all(set(entry) == {"name", "params", "source"} for entry in listed)
+    assert [entry["name"] for entry in listed][-len(BUILDERS) :] == list(BUILDERS)
+    assert all(set(entry) == {"name", "kind", "summary", "params", "source"} for entry in listed)
     assert main(["policies", "list"]) == 0
     text = capsys.readouterr().out
     assert "uncertainty (builtin)" in text and "alpha: float = 1.0" in text
+    assert "exclusion (builtin): batch builder" in text and "radius: float | None = None" in text

@@ -20,11 +20,13 @@ moved, d(a, b) = 100 · ½ Σ_e |a_e − b_e| = 50 · ‖a − b‖₁ for fract
   batch is exactly ``top_k``'s.
 - ``local_penalization`` (after González et al. 2016, "Batch Bayesian optimization via local
   penalization"): at every slot, with s the scores given the picks so far and O the candidates still
-  offered (not picked, finite score), g_i = s_i − min_{j∈O} s_j + 1e-9 (shifted to be positive), and
-  the pick is argmax_{i∈O} g_i · Π_{j∈S} φ(d(x_i, x_j)), φ(d) = 1 − exp(−d² / (2ρ²)), S the batch so
-  far, ρ = ``radius`` in at.% (None: as for exclusion), ties to the lower index. Explored compositions
-  are not penalised (the model has seen them; exclusion is the builder that enforces novelty). A
-  neighbour of a pick is discouraged, not forbidden.
+  offered (not picked, finite score), g_i = s_i − min(0, min_{j∈O} s_j) + 1e-9 (shifted to be
+  positive: unchanged, bar the 1e-9, when no offered score is negative, as for p̄, novelty, thompson
+  and entropy), and the pick is argmax_{i∈O} g_i · Π_{j∈S} φ(d(x_i, x_j)),
+  φ(d) = 1 − exp(−d² / (2ρ²)), S the batch so far, ρ = ``radius`` in at.% (None: as for exclusion),
+  ties to the lower index. Explored compositions are not penalised (the model has seen them;
+  exclusion is the builder that enforces novelty). A neighbour of a pick is discouraged, not
+  forbidden.
 
 A plugin policy with only its own ``select`` (:class:`PluginPolicy`) bypasses the builder.
 """
@@ -51,7 +53,7 @@ DEFAULT_RADIUS = 5.0
 """At.% radius when neither the builder nor the campaign gives one (the default of ``target.novelty``)."""
 
 PENALTY_SHIFT = 1e-9
-"""Added to the min-shifted scores of local penalisation so that every offered candidate is positive."""
+"""Added to the shifted scores of local penalisation so that every offered candidate is positive."""
 
 
 def composition_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -249,7 +251,7 @@ class LocalPenalization:
             offered = available & np.isfinite(scores)
             if not offered.any():
                 break
-            shifted = scores[offered] - scores[offered].min() + PENALTY_SHIFT
+            shifted = scores[offered] - min(0.0, float(scores[offered].min())) + PENALTY_SHIFT
             value = np.full(n, -np.inf)
             value[offered] = shifted * penalty[offered]
             pick = int(np.argmax(value))

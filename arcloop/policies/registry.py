@@ -171,7 +171,7 @@ def list_policies() -> list[dict[str, Any]]:
 def _builder_class(name: object) -> type:
     if not isinstance(name, str) or name not in BUILTIN_BUILDERS:
         raise ArcloopError(
-            f"policy.builder: unknown name {name!r}; valid names: {', '.join(BUILTIN_BUILDERS)}"
+            f"unknown builder {name!r} (policy.builder.name); valid names: {', '.join(BUILTIN_BUILDERS)}"
         )
     return BUILTIN_BUILDERS[name]
 
