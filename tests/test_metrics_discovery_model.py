@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from scipy.stats import hypergeom
 from sklearn.calibration import calibration_curve
-from sklearn.feature_selection import mutual_info_classif
 from sklearn.metrics import roc_auc_score
 
 from arcloop.errors import ArcloopError
@@ -23,7 +22,6 @@ from arcloop.metrics import (
     expected_calibration_error,
     fraction_found,
     hits,
-    mutual_information,
     predictive_entropy,
     random_expected_curve,
     random_expected_draws,
@@ -151,31 +149,6 @@ def test_roc_auc_and_accuracy() -> None:
         roc_auc(np.array([0.2, 0.3]), np.array([0, -1]))
     with pytest.raises(ArcloopError, match="y:"):
         accuracy(np.array([0.2, 0.3]), np.array([0]))
-
-
-def test_mutual_information_between_latent_and_label() -> None:
-    rng = np.random.default_rng(3)
-    z = rng.normal(size=(1500, 3))
-    independent = rng.integers(0, 2, 1500)
-    leaking = (z[:, 1] > 0).astype(int)
-    assert mutual_information(z, independent) < 0.02
-    assert mutual_information(z, leaking) > 0.5  # I(z₁; y) = H(y) = ln 2 ≈ 0.69
-    per_coordinate = mutual_info_classif(z, leaking, n_neighbors=3, random_state=0)
-    assert mutual_information(z, leaking) == pytest.approx(per_coordinate.max())
-    assert mutual_information(z, leaking, reduce="sum") == pytest.approx(per_coordinate.sum())
-    assert mutual_information(z, leaking, reduce="mean") == pytest.approx(per_coordinate.mean())
-    assert mutual_information(z, leaking, max_points=400, seed=1) == mutual_information(
-        z, leaking, max_points=400, seed=1
-    )
-    assert mutual_information(z, np.ones(1500, dtype=int)) == 0.0
-    assert math.isnan(mutual_information(z[:3], leaking[:3]))
-    with pytest.raises(ArcloopError, match="reduce"):
-        mutual_information(z, leaking, reduce="median")
-    with pytest.raises(ArcloopError, match="y:"):
-        mutual_information(z, leaking[:10])
-    for bad in (np.array(["a", "b", "a", "b"]), np.array([0.0, 0.5, 1.0, 1.0])):
-        with pytest.raises(ArcloopError, match="y:"):
-            mutual_information(z[:4], bad)
 
 
 def test_predictive_entropy_and_bald() -> None:

@@ -39,6 +39,7 @@ from arcloop.oracles import (
     list_wrappers,
     wrap,
 )
+from arcloop.oracles.synthetic import fit_descriptor_frame
 
 CONTRACT_CONFIG = {"name": "rules", "params": {}, "wrappers": [{"name": "flaky", "failure_prob": 0.3}]}
 
@@ -219,30 +220,77 @@ def test_lookup_tolerance_decides_what_counts_as_the_same_alloy() -> None:
 # --- synthetic ---------------------------------------------------------------------------------
 
 
-def test_synthetic_needs_latent_coordinates(X: np.ndarray) -> None:
+def sklearn_frame(dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dataset alloys' frame coordinates and variance ratios by scikit-learn, with the sign rule by hand."""
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    standardised = StandardScaler().fit_transform(descriptors(alloy_fractions()).iloc[:, :8].to_numpy())
+    pca = PCA(n_components=dim, svd_solver="full").fit(standardised)
+    loadings = pca.components_
+    signs = np.sign(loadings[np.arange(dim), np.abs(loadings).argmax(axis=1)])
+    return standardised @ (loadings * signs[:, None]).T, pca.explained_variance_ratio_
+
+
+def test_synthetic_labels_the_composition_alone(X: np.ndarray) -> None:
     oracle = get("synthetic")
-    assert oracle.requires_latent
-    with pytest.raises(ArcloopError, match="latent"):
-        oracle.label(X)
-    with pytest.raises(ArcloopError, match="2-D latent space"):
-        oracle.label(X, latent=np.zeros((len(X), 3)))
-    with pytest.raises(ArcloopError, match="shape"):
-        oracle.label(X, latent=np.zeros((len(X) - 1, 2)))
-    assert wrap(oracle, "noisy").requires_latent  # wrappers pass it through
+    assert oracle.requires_latent is False and wrap(oracle, "noisy").requires_latent is False
+    first = oracle.label(X).labels
+    assert 0 < first.sum() < len(X)  # both classes occur, so equality below is not vacuous
+    # Same composition, same label: at every call, from a fresh instance, alone or in another batch,
+    # and whatever latent point a caller passes along (it is ignored).
+    np.testing.assert_array_equal(oracle.label(X).labels, first)
+    np.testing.assert_array_equal(SyntheticOracle().label(X[::-1]).labels[::-1], first)
+    alone = [int(oracle.label(X[i : i + 1]).labels[0]) for i in range(0, len(X), 37)]
+    assert alone == first[::37].tolist()
     Z = np.random.default_rng(0).standard_normal((len(X), 2))
-    np.testing.assert_array_equal(oracle.label(X, latent=Z).labels, oracle.truth(Z))
+    np.testing.assert_array_equal(oracle.label(X, latent=Z).labels, first)
+    np.testing.assert_array_equal(first, oracle.truth_at(oracle.frame_coordinates(X)))
+    with pytest.raises(ArcloopError, match=r"coordinates: expected shape \(n, 2\)"):
+        oracle.truth_at(np.zeros((3, 30)))
+
+
+@pytest.mark.parametrize("dim", [2, 3, 8])
+def test_synthetic_frame_is_the_pca_of_the_standardised_dataset_descriptors(dim: int) -> None:
+    coordinates, ratios = sklearn_frame(dim)
+    oracle = get("synthetic", dim=dim)
+    np.testing.assert_allclose(oracle.frame_coordinates(alloy_fractions()), coordinates, atol=1e-8)
+    np.testing.assert_allclose(oracle.diagnostics()["frame_variance_ratio"], ratios, rtol=1e-10)
+    # The labels are a function of these coordinates only.
+    np.testing.assert_array_equal(oracle.label(alloy_fractions()).labels, oracle.truth_at(coordinates))
+
+
+def test_synthetic_frame_axes_do_not_depend_on_the_svd_sign() -> None:
+    D = descriptors(alloy_fractions()).iloc[:, :8].to_numpy()
+    axes = fit_descriptor_frame(D)[2]
+    # LAPACK returns the axes of −D with the opposite signs; the frame must not follow it.
+    np.testing.assert_allclose(fit_descriptor_frame(-D)[2], axes, atol=1e-12)
+    assert (axes[np.arange(8), np.abs(axes).argmax(axis=1)] > 0).all()
+
+
+def test_synthetic_default_base_rate_on_the_dataset() -> None:
+    share = get("synthetic").diagnostics()["dataset_single_phase_share"]
+    coordinates, _ = sklearn_frame(2)
+    # Hand count with the default landscape: one bump at (1, 0), σ = (2, 0.5) along 30°, threshold ½.
+    u, v = np.array([math.cos(math.pi / 6), 0.5]), np.array([-0.5, math.cos(math.pi / 6)])
+    shifted = coordinates - [1.0, 0.0]
+    inside = (shifted @ u / 2.0) ** 2 + (shifted @ v / 0.5) ** 2 <= 2.0 * math.log(2.0)
+    assert share == pytest.approx(inside.mean(), abs=1e-12)
+    assert share == pytest.approx(0.214, abs=0.001)
 
 
 @pytest.mark.parametrize("anisotropy", [1.0, 4.0, 16.0])
 def test_synthetic_target_has_the_stated_shape_and_area(anisotropy: float) -> None:
-    oracle = SyntheticOracle(anisotropy=anisotropy, angle_deg=30.0, width=0.5, threshold=0.5)
+    oracle = SyntheticOracle(
+        anisotropy=anisotropy, angle_deg=30.0, width=0.5, centres=[[0.0, 0.0]], threshold=0.5
+    )
     major, minor = oracle.semi_axes()
     assert major / minor == pytest.approx(anisotropy)
     u, v = oracle.direction, oracle.normal
     # Just inside / just outside the ellipse along the major and minor axes.
     inside = np.stack([0.99 * major * u, 0.99 * minor * v])
     outside = np.stack([1.01 * major * u, 1.01 * minor * v])
-    assert oracle.truth(inside).tolist() == [1, 1] and oracle.truth(outside).tolist() == [0, 0]
+    assert oracle.truth_at(inside).tolist() == [1, 1] and oracle.truth_at(outside).tolist() == [0, 0]
     axis, labels = oracle.truth_grid(bounds=(-3.0, 3.0), resolution=401)
     cell = (axis[1] - axis[0]) ** 2
     # Same area whatever the anisotropy: 2π w² ln(1/t).
@@ -250,12 +298,28 @@ def test_synthetic_target_has_the_stated_shape_and_area(anisotropy: float) -> No
 
 
 def test_synthetic_direction_and_several_centres() -> None:
-    oracle = get("synthetic", latent_dim=3, angle_deg=90.0, centres=[[-1.5, 0.0, 0.0], [1.5, 0.0, 0.0]])
+    oracle = get("synthetic", dim=3, angle_deg=90.0, width=0.5, centres=[[-1.5, 0.0, 0.0], [1.5, 0.0, 0.0]])
     np.testing.assert_allclose(oracle.direction, [0.0, 1.0, 0.0], atol=1e-12)
     points = np.array([[-1.5, 0.8, 0.0], [1.5, -0.8, 0.0], [0.0, 0.0, 0.0], [-1.5, 0.0, 0.7]])
-    assert oracle.truth(points).tolist() == [1, 1, 0, 0]
+    assert oracle.truth_at(points).tolist() == [1, 1, 0, 0]
     with pytest.raises(ArcloopError, match=r"synthetic.centres"):
         get("synthetic", centres=[[0.0, 0.0, 0.0]])
+    with pytest.raises(ArcloopError, match=r"synthetic.dim: Input should be less than or equal to 8"):
+        get("synthetic", dim=9)
+
+
+def test_cli_describe_synthetic(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["oracles", "describe", "synthetic"]) == 0
+    text = capsys.readouterr().out
+    share = get("synthetic").diagnostics()["dataset_single_phase_share"]
+    assert (
+        f"dataset_single_phase_share: {share:.3f}" in text and "agreement with the 1,375 real labels" in text
+    )
+    assert main(["oracles", "describe", "synthetic", "-p", "dim=3", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["values"]["dim"] == 3 and len(info["diagnostics"]["frame_variance_ratio"]) == 3
+    assert main(["oracles", "describe", "synthetic", "-p", "latent_dim=2"]) == 2
+    assert "synthetic: unknown parameter 'latent_dim'" in capsys.readouterr().err
 
 
 # --- wrappers ----------------------------------------------------------------------------------

@@ -12,18 +12,39 @@ from typing import Any
 import pandas as pd
 
 from arcloop.report.figures import bias_vs_discovery, trajectories
-from arcloop.report.summary import GROUP, REPORT_METRICS, campaign_values, long_table, summary_table
-
-__all__ = ["REPORT_METRICS", "Report", "build_report", "long_table", "summary_table"]
-
-MARKDOWN_COLUMNS = (
-    ("discovery/hits_cumulative.final", "hits (final)"),
-    ("ef_vs_random", "EF vs random"),
-    ("af_vs_random", "AF vs random"),
-    ("bias/isoscore.final", "IsoScore"),
-    ("bias/family_js_divergence.final", "family JS"),
-    ("diversity/vendi_explored.final", "Vendi (explored)"),
+from arcloop.report.summary import (
+    REPORT_METRICS,
+    campaign_table,
+    long_table,
+    pairwise_factors,
+    pick_factors,
+    summary_table,
 )
+
+__all__ = [
+    "REPORT_METRICS",
+    "Report",
+    "build_report",
+    "campaign_table",
+    "long_table",
+    "pairwise_factors",
+    "pick_factors",
+    "summary_table",
+]
+
+MARKDOWN_COLUMNS: tuple[str, ...] = (
+    "discovery/discoveries.final",
+    "discovery/yield.final",
+    "discovery/redundancy.final",
+    "ef_vs_random",
+    "ef_half_vs_random",
+    "af_vs_random",
+    "af_vs_random.n_unreached",
+    "bias/isoscore.final",
+    "bias/family_js_divergence.final",
+    "diversity/vendi_explored.final",
+)
+"""Markdown headers are the summary's own column names (without the ``_mean`` / ``.median`` suffix)."""
 
 
 @dataclass(frozen=True)
@@ -34,9 +55,11 @@ class Report:
 
 
 def _cell(record: dict[str, Any], column: str) -> str:
+    if column.endswith(".n_unreached"):
+        return str(record[column])
     if column.endswith("_vs_random"):
-        median, iqr = record[f"{column}.median"], record[f"{column}.iqr"]
-        return "–" if math.isnan(median) else f"{median:.2f} (IQR {iqr:.2f})"
+        median, iqr, count = record[f"{column}.median"], record[f"{column}.iqr"], record[f"{column}.n"]
+        return "–" if math.isnan(median) else f"{median:.2f} (IQR {iqr:.2f}, n {count})"
     mean, half = record[f"{column}_mean"], record[f"{column}_ci95"]
     if math.isnan(mean):
         return "–"
@@ -46,12 +69,23 @@ def _cell(record: dict[str, Any], column: str) -> str:
 def markdown(
     table: pd.DataFrame, failed: Sequence[dict[str, Any]], title: str, figures: Sequence[Path]
 ) -> str:
-    header = ["policy", "oracle", "scenario", "seeds", "failed", *(name for _, name in MARKDOWN_COLUMNS)]
+    header = [
+        "policy",
+        "oracle",
+        "scenario",
+        "n_seeds",
+        "n_failed",
+        *(f"`{name}`" for name in MARKDOWN_COLUMNS),
+    ]
     lines = [
         f"# Benchmark: {title}",
         "",
-        "Mean ± 95 % CI over seeds; EF/AF against `random` with the same oracle, scenario and seed "
-        "(median and interquartile range over seeds).",
+        "Metric columns: mean ± 95 % Student-t CI over seeds of the campaign metric at its last iteration "
+        "(`.final`). `ef_vs_random`, `ef_half_vs_random`, `af_vs_random`: enhancement factor at the full and "
+        "at half the budget, and acceleration factor, on discoveries against the `random` campaign with the "
+        "same oracle, scenario and seed, counted per paid pick (Rohr et al. 2020); median (IQR, number of "
+        "seeds where defined). AF's level is what `random` discovered with the whole budget; "
+        "`af_vs_random.n_unreached` counts the seeds where the policy did not reach it (AF undefined).",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
@@ -64,7 +98,7 @@ def markdown(
             str(record["n_seeds"]),
             str(record["n_failed"]),
         ]
-        cells += [_cell(record, column) for column, _ in MARKDOWN_COLUMNS]
+        cells += [_cell(record, column) for column in MARKDOWN_COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     if failed:
         lines += ["", "## Failed campaigns", ""]
@@ -82,18 +116,13 @@ def build_report(outcomes: Sequence[dict[str, Any]], folder: Path, title: str) -
     folder.mkdir(parents=True, exist_ok=True)
     table = summary_table(outcomes)
     long = long_table(outcomes)
-    per_campaign = pd.DataFrame(
-        [
-            {**{key: o[key] for key in (*GROUP, "seed", "status", "error")}, **campaign_values(o)}
-            for o in outcomes
-        ]
-    )
+    per_campaign = campaign_table(outcomes)
     figures = []
     for (oracle, scenario), rows in long.groupby(["oracle", "scenario"], sort=True):
         figures.append(
             trajectories(rows, folder / f"trajectories-{oracle}-{scenario}.png", f"{oracle} / {scenario}")
         )
-    ok_campaigns = per_campaign[per_campaign["status"] == "ok"]
+    ok_campaigns = per_campaign[per_campaign["status"] == "ok"] if len(per_campaign) else per_campaign
     if len(ok_campaigns):
         figures.append(bias_vs_discovery(ok_campaigns, folder / "bias_vs_discovery.png", title))
     failed = [o for o in outcomes if o["status"] != "ok"]

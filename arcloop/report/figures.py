@@ -12,12 +12,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-TRAJECTORY_PANELS = (
-    ("discovery/hits_cumulative", "cumulative hits"),
-    ("diversity/vendi_explored", "Vendi score, explored set"),
-    ("bias/isoscore", "IsoScore, explored set"),
-    ("bias/family_evenness", "family evenness"),
+TRAJECTORY_PANELS: tuple[str, ...] = (
+    "discovery/discoveries",
+    "diversity/vendi_explored",
+    "bias/isoscore",
+    "bias/family_evenness",
 )
+"""Metrics drawn against the iteration, one panel each, titled with the metric's name."""
 
 
 def trajectories(long: pd.DataFrame, path: Path, title: str) -> Path:
@@ -26,7 +27,7 @@ def trajectories(long: pd.DataFrame, path: Path, title: str) -> Path:
         1, len(TRAJECTORY_PANELS), figsize=(4.2 * len(TRAJECTORY_PANELS), 3.6), dpi=100
     )
     ok = long[long["status"] == "ok"]
-    for axis, (metric, label) in zip(axes, TRAJECTORY_PANELS, strict=True):
+    for axis, metric in zip(axes, TRAJECTORY_PANELS, strict=True):
         data = ok[ok["metric"] == metric]
         for policy, rows in data.groupby("policy", sort=True):
             grid = rows.pivot_table(index="iteration", columns="seed", values="value")
@@ -36,7 +37,7 @@ def trajectories(long: pd.DataFrame, path: Path, title: str) -> Path:
             half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sem
             axis.plot(mean.index, mean.values, label=policy, linewidth=1.8)
             axis.fill_between(mean.index, mean - half, mean + half, alpha=0.2)
-        axis.set_title(label, fontsize=10)
+        axis.set_title(metric, fontsize=10)
         axis.set_xlabel("iteration")
     axes[0].legend(fontsize=8)
     figure.suptitle(title, fontsize=11)
@@ -47,20 +48,20 @@ def trajectories(long: pd.DataFrame, path: Path, title: str) -> Path:
 
 
 def bias_vs_discovery(per_campaign: pd.DataFrame, path: Path, title: str) -> Path:
-    """One point per campaign: final family JS divergence from the pool (bias) against final hits."""
+    """One point per campaign: final family JS divergence from the pool (bias) against final discoveries."""
     figure, axis = plt.subplots(figsize=(6.0, 4.6), dpi=100)
     markers = dict(zip(sorted(per_campaign["scenario"].unique()), "osD^v<>p*", strict=False))
     for (policy, scenario), rows in per_campaign.groupby(["policy", "scenario"], sort=True):
         axis.scatter(
             rows["bias/family_js_divergence.final"],
-            rows["discovery/hits_cumulative.final"],
+            rows["discovery/discoveries.final"],
             label=f"{policy} / {scenario}",
             marker=markers[scenario],
             s=36,
             alpha=0.8,
         )
-    axis.set_xlabel("bias: JS divergence of explored vs pool element families (final)")
-    axis.set_ylabel("discovery: cumulative hits (final)")
+    axis.set_xlabel("bias/family_js_divergence.final (explored vs pool element families)")
+    axis.set_ylabel("discovery/discoveries.final (distinct new targets)")
     axis.set_title(title, fontsize=11)
     axis.legend(fontsize=7, loc="best")
     figure.tight_layout()

@@ -1,4 +1,17 @@
-"""Benchmark summaries: per policy × oracle × scenario, over seeds (pure pandas/numpy)."""
+"""Benchmark summaries: per policy × oracle × scenario, over seeds (pure pandas/numpy).
+
+Two kinds of figures, each under one name everywhere (CSV, records, Markdown):
+
+- ``<metric>.final_mean`` / ``<metric>.final_ci95`` (and ``.auc_…``): mean over seeds, and the half-width of
+  its 95 % Student-t interval, of a campaign metric logged every iteration (names as in MLflow, e.g.
+  ``discovery/discoveries``), taken at the last iteration (``final``) or averaged over the iterations
+  (``auc``, the area under the curve per iteration).
+- ``ef_vs_random.…``, ``ef_half_vs_random.…``, ``af_vs_random.…``: the enhancement and acceleration factors of
+  Rohr et al. (Chem. Sci. 11, 2696, 2020) computed on *discoveries* (truth hits that are new, see DESIGN.md)
+  against the ``random`` campaign with the same oracle, scenario and seed, at pick resolution (one step per
+  paid proposal, from each outcome's ``discovery_picks``); median and interquartile range over seeds. See
+  :func:`pick_factors` for the definitions and when they are NaN.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +23,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from arcloop.metrics import acceleration_factor, enhancement_factor
+from arcloop.metrics import draws_to_reach, enhancement_factor
 
 GROUP = ("policy", "oracle", "scenario")
 REPORT_METRICS: tuple[str, ...] = (
-    "discovery/hits_cumulative",
-    "discovery/hit_rate",
-    "discovery/enhancement_factor",
+    "discovery/hits",
+    "discovery/discoveries",
+    "discovery/yield",
+    "discovery/redundancy",
     "discovery/fraction_found",
+    "discovery/labels_paid",
     "bias/isoscore",
     "bias/top_eigen_share",
     "bias/direction_entropy",
@@ -27,20 +42,115 @@ REPORT_METRICS: tuple[str, ...] = (
     "diversity/vendi_batch",
     "diversity/novelty",
 )
-HITS = "discovery/hits_cumulative"
+DISCOVERIES = "discovery/discoveries"
+PICKS = "discovery_picks"
 BASELINE = "random"
+FACTORS = ("ef_vs_random", "ef_half_vs_random", "af_vs_random")
+FACTOR_COLUMNS = ("n_picks", "level", "ef_vs_random", "ef_half_vs_random", "af_vs_random", "af_reached")
 
 
 def ci95_half_width(values: np.ndarray) -> float:
-    """Half-width of the 95 % Student-t interval of the mean; NaN with fewer than two values."""
+    """Half-width t₀.₉₇₅(n − 1)·s/√n of the 95 % Student-t interval of the mean of the finite values.
+
+    s is the sample standard deviation (ddof = 1); NaN with fewer than two finite values.
+    """
+    values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
     if len(values) < 2:
         return math.nan
     return float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
 
 
+def median_iqr(values: np.ndarray) -> tuple[float, float, int]:
+    """(median, interquartile range, count) of the finite values; the quartiles by linear interpolation
+    (``numpy.percentile``'s default). NaN, NaN, 0 when none is finite."""
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        return math.nan, math.nan, 0
+    q75, q25 = np.percentile(finite, [75, 25])
+    return float(np.median(finite)), float(q75 - q25), len(finite)
+
+
 def trajectory(outcome: dict[str, Any], metric: str) -> np.ndarray:
+    """(iterations,) values of ``metric`` in the outcome's per-iteration metrics (NaN where absent)."""
     return np.array([row.get(metric, math.nan) for row in outcome.get("metrics", [])], dtype=float)
+
+
+def discovery_curve(picks: Sequence[bool]) -> np.ndarray:
+    """(n,) cumulative discoveries after 1, 2, …, n paid picks."""
+    return np.cumsum(np.asarray(picks, dtype=bool), dtype=np.int64).astype(float)
+
+
+def pick_factors(picks: Sequence[bool], baseline_picks: Sequence[bool]) -> dict[str, float | bool]:
+    """EF and AF of one campaign against one baseline campaign, on discoveries, at pick resolution.
+
+    ``picks`` and ``baseline_picks``: one bool per paid proposal, in proposal order, True if it was a
+    discovery. Both are compared over the common budget n = min(len(picks), len(baseline_picks)) paid picks
+    (``n_picks``); D(m) and D_r(m) are the method's and the baseline's discoveries after m picks.
+
+    - ``ef_vs_random`` = D(n) / D_r(n): how many times more discoveries at the full budget; NaN if
+      D_r(n) = 0.
+    - ``ef_half_vs_random`` = D(⌊n/2⌋) / D_r(⌊n/2⌋): the same at half the budget; NaN if that is 0 picks or
+      D_r = 0 there.
+    - ``af_vs_random`` = m_r(L) / m(L), m(L) the first number of picks at which D(m) ≥ L, with the level
+      ``level`` L = D_r(n), what the baseline found with the whole budget: how many times fewer picks the
+      method needs to get there. NaN if L = 0 (no level to reach) or if the method does not reach L within
+      n picks (``af_reached`` False: the method is slower than the baseline, by an unknown factor).
+    """
+    method = np.asarray(picks, dtype=bool)
+    baseline = np.asarray(baseline_picks, dtype=bool)
+    n = int(min(method.size, baseline.size))
+    result: dict[str, float | bool] = {
+        "n_picks": float(n),
+        "level": math.nan,
+        "ef_vs_random": math.nan,
+        "ef_half_vs_random": math.nan,
+        "af_vs_random": math.nan,
+        "af_reached": False,
+    }
+    if n == 0:
+        return result
+    mine, theirs = discovery_curve(method[:n]), discovery_curve(baseline[:n])
+    ratio = enhancement_factor(mine, theirs)
+    level = float(theirs[-1])
+    result["level"] = level
+    result["ef_vs_random"] = float(ratio[-1])
+    if n // 2 >= 1:
+        result["ef_half_vs_random"] = float(ratio[n // 2 - 1])
+    if level > 0.0:
+        needed = draws_to_reach(mine, level)
+        result["af_reached"] = not math.isnan(needed)
+        if result["af_reached"]:
+            result["af_vs_random"] = draws_to_reach(theirs, level) / needed
+    return result
+
+
+def pairwise_factors(outcomes: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """:func:`pick_factors` of each successful campaign against the ``random`` campaign of the same oracle,
+    scenario and seed (one row per paired campaign; ``random`` is paired with itself).
+
+    A campaign is left out (no row) when it failed, has no ``discovery_picks``, or no successful ``random``
+    campaign with its oracle, scenario and seed has them.
+    """
+    baseline = {
+        (o["oracle"], o["scenario"], o["seed"]): o[PICKS]
+        for o in outcomes
+        if o["policy"] == BASELINE and o["status"] == "ok" and o.get(PICKS) is not None
+    }
+    rows = []
+    for outcome in outcomes:
+        reference = baseline.get((outcome["oracle"], outcome["scenario"], outcome["seed"]))
+        if outcome["status"] != "ok" or reference is None or outcome.get(PICKS) is None:
+            continue
+        rows.append(
+            {
+                **{key: outcome[key] for key in GROUP},
+                "seed": outcome["seed"],
+                **pick_factors(outcome[PICKS], reference),
+            }
+        )
+    return pd.DataFrame(rows, columns=[*GROUP, "seed", *FACTOR_COLUMNS])
 
 
 def long_table(outcomes: Sequence[dict[str, Any]]) -> pd.DataFrame:
@@ -61,6 +171,7 @@ def long_table(outcomes: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
 
 def campaign_values(outcome: dict[str, Any]) -> dict[str, float]:
+    """``<metric>.final`` (last iteration) and ``<metric>.auc`` (mean of the finite iterations) per metric."""
     values: dict[str, float] = {}
     for metric in REPORT_METRICS:
         curve = trajectory(outcome, metric)
@@ -71,44 +182,36 @@ def campaign_values(outcome: dict[str, Any]) -> dict[str, float]:
     return values
 
 
-def _pairwise_factors(outcomes: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """EF and AF of each campaign against the random campaign with the same oracle, scenario and seed.
-
-    EF = final cumulative hits / random's (Rohr et al. 2020, at the end of the campaign);
-    AF = iterations random needed to reach its final hits / iterations the policy needed for as many.
-    """
-    baseline = {
-        (o["oracle"], o["scenario"], o["seed"]): trajectory(o, HITS)
-        for o in outcomes
-        if o["policy"] == BASELINE and o["status"] == "ok"
-    }
-    rows = []
-    for outcome in outcomes:
-        reference = baseline.get((outcome["oracle"], outcome["scenario"], outcome["seed"]))
-        curve = trajectory(outcome, HITS)
-        if outcome["status"] != "ok" or reference is None or len(reference) != len(curve) or not len(curve):
-            continue
-        level = float(reference[-1])
-        rows.append(
-            {
-                **{key: outcome[key] for key in GROUP},
-                "seed": outcome["seed"],
-                "ef": float(enhancement_factor(curve, reference)[-1]),
-                "af": float(acceleration_factor(curve, reference, level)) if level > 0 else math.nan,
-            }
-        )
-    return pd.DataFrame(rows, columns=[*GROUP, "seed", "ef", "af"])
-
-
-def summary_table(outcomes: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """Mean and 95 % CI over seeds of final and AUC values; EF/AF vs random as median and IQR."""
+def campaign_table(outcomes: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """One row per campaign: labels, status, error, :func:`campaign_values` and its factors vs random."""
     per_campaign = pd.DataFrame(
         [
-            {**{key: o[key] for key in GROUP}, "seed": o["seed"], "status": o["status"], **campaign_values(o)}
+            {
+                **{key: o[key] for key in (*GROUP, "seed", "status")},
+                "error": o.get("error"),
+                **campaign_values(o),
+            }
             for o in outcomes
         ]
     )
-    factors = _pairwise_factors(outcomes)
+    if per_campaign.empty:
+        return per_campaign
+    return per_campaign.merge(pairwise_factors(outcomes), on=[*GROUP, "seed"], how="left")
+
+
+def summary_table(outcomes: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Per policy × oracle × scenario: mean and 95 % CI over seeds of final and AUC values; EF/AF vs random.
+
+    Columns: ``n_seeds`` (successful campaigns), ``n_failed``; ``<metric>.{final,auc}_{mean,ci95}``;
+    ``n_paired`` (campaigns with a ``random`` partner of the same seed); for each factor F of
+    :data:`FACTORS`, ``F.median``, ``F.iqr`` and ``F.n`` over the paired seeds where it is finite, and
+    ``F.n_nan`` where it is not; ``af_vs_random.n_unreached``: paired seeds whose method never reached the
+    level random reached (a subset of ``af_vs_random.n_nan``, the rest being seeds where random found none).
+    """
+    per_campaign = campaign_table(outcomes)
+    if per_campaign.empty:
+        return pd.DataFrame()
+    factors = pairwise_factors(outcomes)
     records = []
     for key, group in per_campaign.groupby(list(GROUP), sort=True):
         ok = group[group["status"] == "ok"]
@@ -122,12 +225,16 @@ def summary_table(outcomes: Sequence[dict[str, Any]]) -> pd.DataFrame:
                 record[f"{metric}.{kind}_mean"] = float(finite.mean()) if len(finite) else math.nan
                 record[f"{metric}.{kind}_ci95"] = ci95_half_width(values)
         mine = factors[(factors[list(GROUP)] == pd.Series(dict(zip(GROUP, key, strict=True)))).all(axis=1)]
-        for factor in ("ef", "af"):
+        record["n_paired"] = len(mine)
+        for factor in FACTORS:
             values = mine[factor].to_numpy(dtype=float)
-            finite = values[np.isfinite(values)]
-            record[f"{factor}_vs_random.median"] = float(np.median(finite)) if len(finite) else math.nan
-            record[f"{factor}_vs_random.iqr"] = (
-                float(np.subtract(*np.percentile(finite, [75, 25]))) if len(finite) else math.nan
-            )
+            median, iqr, count = median_iqr(values)
+            record[f"{factor}.median"] = median
+            record[f"{factor}.iqr"] = iqr
+            record[f"{factor}.n"] = count
+            record[f"{factor}.n_nan"] = len(values) - count
+        record["af_vs_random.n_unreached"] = int(
+            ((mine["level"] > 0) & ~mine["af_reached"].astype(bool)).sum()
+        )
         records.append(record)
     return pd.DataFrame(records)
