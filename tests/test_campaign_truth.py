@@ -147,3 +147,23 @@ def test_mlflow_history_and_progress_bar_use_the_same_names(prefect_harness, wor
     assert f"discoveries {final['discovery/discoveries']:.0f}" in shown
     assert f"hits {final['discovery/hits']:.0f}" in shown
     assert "EF" not in shown and not any(math.isnan(v) for v in logged.values())
+
+
+def test_synthetic_truth_is_a_function_of_the_composition_alone(
+    prefect_harness, workdir, tracking_uri
+) -> None:
+    from arcloop.oracles import SyntheticOracle
+
+    overrides = {"oracle": {"name": "synthetic"}, "target": {"reference": "none"}}
+    config = fast_config(
+        workdir, tracking_uri, iterations=3, state_dir=str(workdir / "synthetic"), **overrides
+    )
+    result = run_campaign(config)
+    state, _ = load_checkpoint(workdir / "synthetic")
+    history = pd.DataFrame(state.history)
+    assert result["iterations"] == 3
+    # Truth judged each proposal in its own iteration, with a model that was refit in between; a fresh
+    # oracle, after the campaign, gives every proposal the same label: the frame never moved.
+    fresh = SyntheticOracle().label(state.proposed_X).labels
+    np.testing.assert_array_equal(state.proposed_true, fresh)
+    np.testing.assert_array_equal(history["true_label"], fresh)

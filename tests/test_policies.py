@@ -22,7 +22,6 @@ from arcloop.errors import ArcloopError
 from arcloop.metrics import direction_entropy, step_directions
 from arcloop.policies import (
     BatchPolicy,
-    BuilderConfig,
     Candidates,
     Context,
     EntropyAcquisition,
@@ -531,7 +530,7 @@ def test_policy_config_validates_and_builds():
     config = PolicyConfig.model_validate(
         {"name": "uncertainty", "params": {"alpha": 2.0, "uncertainty": "bald"}}
     )
-    assert config.builder == BuilderConfig(name="exclusion")
+    assert config.builder is None  # the policy's own default builder
     policy = build_policy(config)
     assert isinstance(policy.acquisition, UncertaintyAcquisition)
     assert policy.acquisition.alpha == 2.0 and policy.acquisition.uncertainty == "bald"
@@ -543,6 +542,10 @@ def test_policy_config_validates_and_builds():
     )
     assert build_policy(fixed, 7.0).builder.radius == 2.5  # an explicit radius wins
     assert isinstance(build_policy(fixed, builder="top_k").builder, TopK)
+    # random's default is top_k: the uniform baseline of the literature; exclusion on request.
+    assert isinstance(build_policy(PolicyConfig(name="random")).builder, TopK)
+    spread = PolicyConfig.model_validate({"name": "random", "builder": {"name": "exclusion"}})
+    assert isinstance(build_policy(spread).builder, Exclusion)
     with pytest.raises(ValidationError, match="unknown name 'nope'"):
         PolicyConfig.model_validate({"name": "nope"})
     with pytest.raises(ValidationError, match="beta"):
