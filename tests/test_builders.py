@@ -226,6 +226,52 @@ def test_local_penalization_shifts_negative_scores(c, expected):
     )
 
 
+def reference_local_penalization(scores: np.ndarray, X: np.ndarray, rho: float, k: int) -> list[int]:
+    """Brute force: every slot evaluates every candidate (n × |S| distances)."""
+    batch: list[int] = []
+    for _ in range(min(k, len(scores))):
+        rest = [i for i in range(len(scores)) if i not in batch]
+        shift = min(0.0, min(scores[i] for i in rest))
+        values = []
+        for i in rest:
+            value = scores[i] - shift + 1e-9
+            for j in batch:
+                d = brute_distance(X[[i]], X[[j]])[0, 0]
+                value *= 1.0 - math.exp(-(d**2) / (2.0 * rho**2))
+            values.append(value)
+        best = max(values)
+        batch.append(min(i for i, v in zip(rest, values, strict=True) if v == best))
+    return batch
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), rho=st.floats(0.5, 20.0), k=st.integers(1, 8), signed=st.booleans())
+def test_local_penalization_equals_brute_force(seed, rho, k, signed):
+    # 600 candidates: the exact pruned walk spans several blocks of 256.
+    candidates, context = case(seed, 600, 0)
+    scores = np.round(np.random.default_rng(seed).uniform(size=600), 2) - (0.5 if signed else 0.0)
+    ours = BatchPolicy(Fixed(scores), LocalPenalization(rho)).select(
+        candidates, context, k, np.random.default_rng(0)
+    )
+    assert ours.tolist() == reference_local_penalization(scores, candidates.compositions, rho, k)
+
+
+def test_local_penalization_looks_past_the_first_block():
+    # 300 near-copies of Fe (≤ 0.6 at.% apart, p̄ 0.9 → 0.8) and one far alloy ranked 301st (p̄ 0.5).
+    # After the first copy every other copy is worth at most 0.9 · (1 − exp(−0.6²/50)) < 0.01: the far
+    # alloy (0.5) must come second, although it lies beyond the first block of the walk.
+    n = 300
+    X = np.vstack([E[0] + 0.006 * (E[1] - E[0]) * np.arange(n)[:, None] / n, E[2]])
+    p = np.concatenate([np.linspace(0.9, 0.8, n), [0.5]])
+    candidates = Candidates(
+        z=np.zeros((n + 1, 2)), compositions=X, p_samples=p[None], pool_index=np.full(n + 1, -1)
+    )
+    batch = BatchPolicy(GreedyAcquisition(), LocalPenalization(5.0)).select(
+        candidates, Context.empty(2), 2, np.random.default_rng(0)
+    )
+    np.testing.assert_array_equal(batch, [0, n])
+
+
 # --- entropy: the history counts --------------------------------------------------------------------
 
 

@@ -304,13 +304,16 @@ def ranked_blocks(
     never sorts all n scores.
     """
     values = np.asarray(scores, dtype=np.float64)
+    offered = np.isfinite(values)
     if available is not None:
-        values = np.where(available, values, -np.inf)
-    count = int(np.isfinite(values).sum())
+        offered &= available
+    # Select among the offered only: a partition over many equal -inf values is far slower.
+    index = np.flatnonzero(offered)
+    values = values[index]
     taken, size = 0, max(int(first), 1)
-    while taken < count:
-        upto = min(count, taken + size)
-        yield top_k(values, upto)[taken:]
+    while taken < index.size:
+        upto = min(index.size, taken + size)
+        yield index[top_k(values, upto)[taken:]]
         taken, size = upto, 2 * size
 
 

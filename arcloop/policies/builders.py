@@ -47,10 +47,13 @@ from arcloop.policies.base import (
     Context,
     check_request,
     check_rng,
+    ranked_blocks,
 )
 
 DEFAULT_RADIUS = 5.0
 """At.% radius when neither the builder nor the campaign gives one (the default of ``target.novelty``)."""
+
+_CHUNK = 256  # candidates checked against the explored set at a time
 
 PENALTY_SHIFT = 1e-9
 """Added to the shifted scores of local penalisation so that every offered candidate is positive."""
@@ -185,15 +188,19 @@ class Exclusion:
 
         if scorer.static:
             for block in scorer.ranking(available):
-                remaining = block[clear(block)]
-                while remaining.size and len(picks) < k:
-                    pick = int(remaining[0])
-                    picks.append(pick)
-                    scorer.add(pick)
-                    rest = remaining[1:]
-                    remaining = rest[composition_distance(X[rest], X[pick]) >= self.radius]
-                if len(picks) >= k:
-                    break
+                # A ranking block may be large (the pruned uncertainty ranking certifies thousands at once):
+                # check it in chunks, so that candidates the walk never reaches are never queried.
+                for start in range(0, block.size, _CHUNK):
+                    remaining = block[start : start + _CHUNK]
+                    remaining = remaining[clear(remaining)]
+                    while remaining.size and len(picks) < k:
+                        pick = int(remaining[0])
+                        picks.append(pick)
+                        scorer.add(pick)
+                        rest = remaining[1:]
+                        remaining = rest[composition_distance(X[rest], X[pick]) >= self.radius]
+                    if len(picks) >= k:
+                        return np.asarray(picks, dtype=np.int64)
             return np.asarray(picks, dtype=np.int64)
 
         while len(picks) < k:
@@ -203,11 +210,15 @@ class Exclusion:
                 # is asked for because the scorer may offer others once those are gone (entropy's top_m).
                 progress = False
                 for block in scorer.ranking(available):
-                    ok = clear(block)
-                    available[block[~ok]] = False
-                    progress = True
-                    if ok.any():
-                        pick = int(block[np.argmax(ok)])
+                    for start in range(0, block.size, _CHUNK):
+                        chunk = block[start : start + _CHUNK]
+                        ok = clear(chunk)
+                        available[chunk[~ok]] = False
+                        progress = True
+                        if ok.any():
+                            pick = int(chunk[np.argmax(ok)])
+                            break
+                    if pick is not None:
                         break
             if pick is None:
                 break
@@ -243,7 +254,6 @@ class LocalPenalization:
         X = candidates.compositions
         n = candidates.n
         available = np.ones(n, dtype=bool)
-        penalty = np.ones(n)
         picks: list[int] = []
         name = type(scorer).__name__
         while len(picks) < k:
@@ -251,16 +261,33 @@ class LocalPenalization:
             offered = available & np.isfinite(scores)
             if not offered.any():
                 break
-            shifted = scores[offered] - min(0.0, float(scores[offered].min())) + PENALTY_SHIFT
-            value = np.full(n, -np.inf)
-            value[offered] = shifted * penalty[offered]
-            pick = int(np.argmax(value))
+            shifted = np.full(n, -np.inf)
+            shifted[offered] = scores[offered] - min(0.0, float(scores[offered].min())) + PENALTY_SHIFT
+            pick = self._best(shifted, X, picks)
             picks.append(pick)
             available[pick] = False
             scorer.add(pick)
-            d = composition_distance(X, X[pick])
-            penalty *= -np.expm1(-(d**2) / (2.0 * self.radius**2))
         return np.asarray(picks, dtype=np.int64)
+
+    def _best(self, shifted: np.ndarray, X: np.ndarray, picks: list[int]) -> int:
+        """argmax of shifted · Π φ over the offered (finite) candidates, ties to the lower index. Every
+        penaliser is <= 1, so candidates are visited by decreasing shifted score and the walk stops when
+        the next shifted score is below the best penalised value found: exact, without the n × |S|
+        distances."""
+        best_value, best_index = -np.inf, -1
+        for block in ranked_blocks(shifted, first=_CHUNK):
+            if shifted[block[0]] < best_value:
+                break
+            penalty = np.ones(block.size)
+            for pick in picks:
+                d = composition_distance(X[block], X[pick])
+                penalty *= -np.expm1(-(d**2) / (2.0 * self.radius**2))
+            value = shifted[block] * penalty
+            top = value.max()
+            index = int(block[value == top].min())
+            if top > best_value or (top == best_value and index < best_index):
+                best_value, best_index = float(top), index
+        return best_index
 
 
 BUILTIN_BUILDERS: dict[str, type] = {cls.name: cls for cls in (TopK, Exclusion, LocalPenalization)}

@@ -12,7 +12,7 @@ Two evaluations, chosen by dimension, both vectorised:
   1e-3 (d ≤ 2) and 1e-2 (d = 3) of max B. Cost: milliseconds to ~0.1 s for 10⁵ candidates, whatever m.
 - d ≥ 4, or a grid too large even at h/2: direct sums in chunks of candidates (float32 terms,
   relative error ~1e-7), cost n·m kernel evaluations; callers that only need the top of a ranking
-  evaluate a prefix (see :class:`arcloop.policies.uncertainty.UncertaintyPolicy`).
+  evaluate a prefix (see :class:`arcloop.policies.uncertainty.UncertaintyAcquisition`).
 """
 
 from __future__ import annotations
