@@ -318,6 +318,9 @@ def propose(setup: CampaignSetup, state: CampaignState, model: SSVAE) -> Proposa
         labels=explored_labels(setup, state),
         iteration=state.iteration,
         explored_compositions=explored_X,
+        explored_origin=np.concatenate(
+            [np.full(len(setup.initial), -1, dtype=np.int64), state.proposed_iteration]
+        ),
     )
     batch = setup.policy.select(
         candidates, context, config.batch_size, rng_for(config.seed, state.iteration, "policy")
