@@ -219,7 +219,13 @@ class SSVAE:
         the loop's fits run their full number of epochs. Bootstrap on, so that the K heads differ by
         data as well as initialisation (they are the ``ssvae`` surrogate's K posterior draws).
         """
-        return {"warm_start": True, "max_epochs": 200, "warm_max_epochs": 30, "n_threads": 1, "bootstrap": True}
+        return {
+            "warm_start": True,
+            "max_epochs": 200,
+            "warm_max_epochs": 30,
+            "n_threads": 1,
+            "bootstrap": True,
+        }
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments (JSON-compatible)."""

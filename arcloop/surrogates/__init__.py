@@ -8,7 +8,12 @@ from arcloop.surrogates.base import BaseSurrogate, Surrogate
 from arcloop.surrogates.config import SurrogateConfig, parse_surrogate_config
 from arcloop.surrogates.forest import ForestSurrogate
 from arcloop.surrogates.gp import GPSurrogate, expected_sigmoid
-from arcloop.surrogates.registry import SURROGATES, build_surrogate, surrogate_class, validate_surrogate_params
+from arcloop.surrogates.registry import (
+    SURROGATES,
+    build_surrogate,
+    surrogate_class,
+    validate_surrogate_params,
+)
 from arcloop.surrogates.ssvae import SSVAESurrogate
 
 __all__ = [

@@ -56,7 +56,9 @@ class ForestSurrogate(BaseSurrogate):
         self.n_jobs = n_jobs
         self.estimator_: RandomForestClassifier | ExtraTreesClassifier | None = None
 
-    def fit(self, X: np.ndarray, y: np.ndarray, z: np.ndarray | None = None, model: object = None) -> ForestSurrogate:
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, z: np.ndarray | None = None, model: object = None
+    ) -> ForestSurrogate:
         """Grow the forest on (m, 30) compositions and 0/1 labels; ``z`` and ``model`` are ignored."""
         compositions, labels = check_xy(X, y, self.name)
         cls = RandomForestClassifier if self.kind == "random" else ExtraTreesClassifier

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
+import pyro
 import pyro.contrib.gp as gp
 import torch
 from pydantic import Field
@@ -22,7 +23,7 @@ from pyro.infer import TraceMeanField_ELBO
 
 from arcloop.errors import ArcloopError
 from arcloop.materials import descriptor_matrix, validate_compositions
-from arcloop.models.ssvae import _seeded
+from arcloop.models.ssvae import _PROCESS_LOCK, _seeded
 from arcloop.oracles.params import validated_init
 from arcloop.surrogates.base import BaseSurrogate, check_latent, check_xy
 
@@ -32,11 +33,19 @@ _HERMITE_W = _HERMITE_W / np.sqrt(2.0 * np.pi)
 
 
 @contextlib.contextmanager
-def _threads(n: int) -> Iterator[None]:
+def _torch_block(n_threads: int) -> Iterator[None]:
+    """One torch thread count, Pyro module parameters local to their module, under the process lock.
+
+    Without ``module_local_params`` a ``pyro.contrib.gp`` model keeps its parameters in Pyro's global
+    parameter store under fixed names ("kernel.lengthscale"), so a second GP in the process would
+    silently start from (and share) the first one's values: measured, three fits on different data
+    returned identical length-scales.
+    """
     previous = torch.get_num_threads()
-    torch.set_num_threads(n)
+    torch.set_num_threads(n_threads)
     try:
-        yield
+        with _PROCESS_LOCK, pyro.settings.context(module_local_params=True):
+            yield
     finally:
         torch.set_num_threads(previous)
 
@@ -140,7 +149,9 @@ class GPSurrogate(BaseSurrogate):
             self.scaler_ = (F.mean(axis=0), np.where(scale > 0, scale, 1.0))
         return (F - self.scaler_[0]) / self.scaler_[1]
 
-    def fit(self, X: np.ndarray, y: np.ndarray, z: np.ndarray | None = None, model: Any = None) -> GPSurrogate:
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, z: np.ndarray | None = None, model: Any = None
+    ) -> GPSurrogate:
         """Fit on (m, 30) compositions, 0/1 labels and, for ``space="latent"``, their (m, d) encodings z."""
         compositions, labels = check_xy(X, y, self.name)
         inputs = self._inputs(compositions, z, self.name, fitting=True)
@@ -159,8 +170,10 @@ class GPSurrogate(BaseSurrogate):
             lengthscale = torch.as_tensor(np.where(spread > 0, spread, 1.0), dtype=torch.float32)
             variance = 1.0
         steps = self.warm_steps if warm else self.n_steps
-        with _seeded(self._seed(2, fit_index)), _threads(self.n_threads):
-            kernel = gp.kernels.RBF(input_dim=d, variance=torch.tensor(float(variance)), lengthscale=lengthscale)
+        with _seeded(self._seed(2, fit_index)), _torch_block(self.n_threads):
+            kernel = gp.kernels.RBF(
+                input_dim=d, variance=torch.tensor(float(variance)), lengthscale=lengthscale
+            )
             gpc = gp.models.VariationalSparseGP(
                 Xt,
                 yt,
@@ -185,13 +198,15 @@ class GPSurrogate(BaseSurrogate):
         self.n_fits_ += 1
         return self
 
-    def posterior_f(self, X: np.ndarray, z: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(μ (n,), σ² (n,)) float64: the marginal posterior of the latent f at each candidate."""
+    def posterior_f(
+        self, X: np.ndarray, z: np.ndarray | None = None, full_cov: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """float64 (μ (n,), σ² (n,)) of the posterior of the latent f, or (μ, Σ (n, n)) with ``full_cov``."""
         self._check_fitted(self.model_ is not None)
         assert self.model_ is not None
         inputs = torch.as_tensor(self._inputs(X, z, self.name, fitting=False), dtype=torch.float32)
-        with torch.no_grad(), _threads(self.n_threads):
-            loc, var = self.model_(inputs, full_cov=False)
+        with torch.no_grad(), _torch_block(self.n_threads):
+            loc, var = self.model_(inputs, full_cov=full_cov)
         return loc.double().numpy(), var.double().numpy()
 
     def predict(self, X: np.ndarray, z: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -204,12 +219,14 @@ class GPSurrogate(BaseSurrogate):
         draws = np.empty((self.n_draws, n), dtype=np.float32)
         for c, start in enumerate(range(0, n, self.chunk_size)):
             chunk = inputs[start : start + self.chunk_size]
-            with torch.no_grad(), _threads(self.n_threads):
+            with torch.no_grad(), _torch_block(self.n_threads):
                 loc_t, cov_t = self.model_(chunk, full_cov=True)
             loc, cov = loc_t.double().numpy(), cov_t.double().numpy()
             cov = 0.5 * (cov + cov.T)
             p_mean[start : start + chunk.shape[0]] = expected_sigmoid(loc, np.diag(cov))
-            eps = np.random.default_rng([int(self.random_state), 3, c]).standard_normal((self.n_draws, len(loc)))
+            eps = np.random.default_rng([int(self.random_state), 3, c]).standard_normal(
+                (self.n_draws, len(loc))
+            )
             f = loc[None, :] + eps @ _cholesky(cov, float(self.jitter)).T
             draws[:, start : start + chunk.shape[0]] = _sigmoid(f)
         return p_mean, draws

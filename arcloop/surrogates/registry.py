@@ -21,7 +21,9 @@ SURROGATES: dict[str, type[BaseSurrogate]] = {
 def surrogate_class(name: str) -> type[BaseSurrogate]:
     """The class registered under ``name``; one-line ArcloopError listing the names otherwise."""
     if not isinstance(name, str) or name not in SURROGATES:
-        raise ArcloopError(f"surrogate.name: unknown surrogate {name!r}; choose one of {', '.join(SURROGATES)}")
+        raise ArcloopError(
+            f"surrogate.name: unknown surrogate {name!r}; choose one of {', '.join(SURROGATES)}"
+        )
     return SURROGATES[name]
 
 

@@ -29,12 +29,18 @@ class SSVAESurrogate(BaseSurrogate):
     name: ClassVar[str] = "ssvae"
 
     @validated_init
-    def __init__(self, n_draws: Annotated[int, Field(ge=1)] | None = None, random_state: Annotated[int, Field(ge=0)] = 0) -> None:
+    def __init__(
+        self,
+        n_draws: Annotated[int, Field(ge=1)] | None = None,
+        random_state: Annotated[int, Field(ge=0)] = 0,
+    ) -> None:
         self.n_draws = n_draws
         self.random_state = random_state  # unused (the draws are the heads); kept for a uniform surface
         self.model_: SSVAE | None = None
 
-    def fit(self, X: np.ndarray, y: np.ndarray, z: np.ndarray | None = None, model: Any = None) -> SSVAESurrogate:
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, z: np.ndarray | None = None, model: Any = None
+    ) -> SSVAESurrogate:
         """Record ``model``, a fitted SSVAE (required)."""
         check_xy(X, y, self.name)
         if not isinstance(model, SSVAE) or not model.is_fitted:
