@@ -127,7 +127,7 @@ def run_loop(task: Task, seed: int, score: Ranker) -> dict[str, float]:
 
 
 def reference_rf(task: Task, seed: int) -> Ranker:
-    """The reference: scikit-learn random forest on descriptors + fractions, pool restricted to ≥ 6 elements."""
+    """The reference: scikit-learn random forest on descriptors + fractions, pool cut to ≥ 6 elements."""
     features = np.hstack([task.F, task.X])
 
     def score(labelled: np.ndarray, unlabelled: np.ndarray, batch: int) -> np.ndarray:
