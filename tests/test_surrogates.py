@@ -141,9 +141,13 @@ def test_gp_descriptor_space_and_determinism() -> None:
     assert len(a.lengthscales_) == 8 and "lengthscale_anisotropy" not in a.diagnostics()
     _, dc = GPSurrogate(**{**params, "random_state": 1}).fit(X[train], y[train]).predict(X[test])
     assert not np.array_equal(da, dc)
-    # a warm refit starts from the fitted kernel and runs warm_steps
+    # a cold refit depends on the data and random_state only, not on the instance's history
+    cold = GPSurrogate(**{**params, "warm_start": False})
+    first = cold.fit(X[train], y[train]).predict(X[test])[1]
+    np.testing.assert_array_equal(cold.fit(X[train], y[train]).predict(X[test])[1], first)
+    # a warm refit starts from the fitted kernel (and so differs from a cold fit of the same data)
     a.fit(X[train], y[train])
-    assert a.n_fits_ == 2
+    assert a.n_fits_ == 2 and not np.array_equal(a.predict(X[test])[1], da)
 
 
 # --- forest --------------------------------------------------------------------------------------------
