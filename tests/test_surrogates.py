@@ -170,9 +170,7 @@ def test_forest_uncertainty_and_calibration_on_a_known_line() -> None:
     ece_near = expected_calibration_error(p_near, t_near > 0.5)
     ece_far = expected_calibration_error(p_far, t_far > 0.5)
     u_near, u_far, u_mix = (d.std(axis=0).mean() for d in (d_near, d_far, d_mix))
-    print(
-        f"forest ECE {ece_near:.3f} far {ece_far:.3f} U {u_near:.3f} far {u_far:.3f} mix {u_mix:.3f}"
-    )
+    print(f"forest ECE {ece_near:.3f} far {ece_far:.3f} U {u_near:.3f} far {u_far:.3f} mix {u_mix:.3f}")
     assert ece_near < 0.05 and ece_far < 0.1
     assert u_mix > 10 * u_near  # on compositions unlike any training alloy the trees disagree
     # beyond the ends of the line the trees extrapolate their last split: confidently (and here
