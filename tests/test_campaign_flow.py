@@ -97,7 +97,8 @@ def test_flaky_oracle_is_retried_and_the_retries_are_recorded(prefect_harness, w
 
 def test_selection_biased_oracle_records_dropped_labels_as_dropped(prefect_harness, workdir, tracking_uri):
     oracle = {"name": "rules", "wrappers": [{"name": "selection_biased", "drop_negative_prob": 1.0}]}
-    run_campaign(fast_config(workdir, tracking_uri, oracle=oracle))
+    # random proposals: the test needs negatives to drop, whatever a scoring policy would prefer
+    run_campaign(fast_config(workdir, tracking_uri, oracle=oracle, policy={"name": "random"}))
     state, _ = load_checkpoint(workdir / "state")
     history = pd.DataFrame(state.history)
     dropped = history["status"] == "dropped"

@@ -5,20 +5,20 @@ Model, guide and likelihood: :mod:`arcloop.models.networks`; objective and sched
 ``__init__``, ``fit``, ``encode`` / ``decode``, ``predict_proba`` / ``predict_proba_samples``,
 ``latent_health``, ``save`` / ``load``.
 
-Epistemic uncertainty: an ensemble of K classifier heads (the brief's first option), made
-distance-aware. The heads differ by their random initialisation (a deep ensemble, Lakshminarayanan
-et al. 2017, who found that bagging on top hurt accuracy; it is available as ``bootstrap=True``,
-Poisson(1) weights per head). Each head is mixed with a prior guess in proportion to the distance
-of the descriptors from the nearest labelled alloy, so far from the labels the K heads spread out
-around ½ (``HeadEnsemble`` in :mod:`arcloop.models.networks` has the formula and the measurements
-that made it necessary: a plain ReLU ensemble was *more* unanimous on random 30-element mixtures and
-pure elements than on the training alloys). Why an ensemble: MC dropout has the same
-over-confidence far away, and a Bayesian head in Pyro would be a second inference problem inside the
-first. The K heads run as one batched matrix product, so sampling 10⁵ compositions costs one forward
-pass, and the samples are exactly reproducible. ``predict_proba_samples`` returns head
-``order[t mod K]`` for sample t, with ``order`` a permutation drawn from ``seed``. The labelled
-alloys' descriptors (the "anchors") are part of the saved state; every fit replaces them with the
-labelled set it was given.
+Epistemic uncertainty: an ensemble of K classifier heads. The heads differ by their random
+initialisation (a deep ensemble, Lakshminarayanan et al. 2017, who found that bagging on top hurt
+accuracy) and, with ``bootstrap=True`` (the campaign default), by Poisson(1) weights per head on the
+labelled alloys. By default nothing else: no hand-set blending, so the spread of the K heads is the
+members' disagreement and nothing more (:mod:`arcloop.surrogates` reads the K heads as K draws).
+``distance_aware=True`` is the explicit, uncalibrated option of mixing each head with a prior guess
+in proportion to the distance of the descriptors from the nearest labelled alloy
+(``HeadEnsemble`` in :mod:`arcloop.models.networks` has the formula and why it exists: a plain
+ReLU ensemble is *more* unanimous on random 30-element mixtures than on the training alloys); only
+then are the labelled alloys' descriptors (the "anchors") stored and saved, each fit replacing them.
+The K heads run as one batched matrix product, so sampling 10⁵ compositions costs one forward
+pass, and the samples are exactly reproducible. ``predict_proba_heads`` returns the K heads (K, n);
+``predict_proba_samples`` returns head ``order[t mod K]`` for sample t, with ``order`` a
+permutation drawn from ``seed`` (only K of its rows are distinct).
 
 Defaults. Architecture as in the paper: 2-D latent, hidden layers of 100, Softplus VAE, and a
 Multinomial over N = 100 atom counts. Training differs from the paper's minibatch recipe because we
@@ -113,9 +113,11 @@ class SSVAE:
         latent_dim: d, the dimension of z.
         hidden: sizes of the two hidden layers of every network (heads, encoder, decoder).
         n_heads: K, the classifier heads of the ensemble (epistemic uncertainty).
-        trust_length: ℓ, the distance (standardised descriptors) from the nearest labelled alloy at
-            which each head's weight against its prior guess has fallen to exp(−½) (``HeadEnsemble``).
-        prior_spread: β; far from the labelled data head k tends to σ(β Φ⁻¹((k + ½) / K)).
+        distance_aware: blend each head towards a fixed prior guess with the distance to the nearest
+            labelled alloy (``HeadEnsemble``); off by default (hand-set, uncalibrated).
+        trust_length: ℓ (``distance_aware`` only), the distance (standardised descriptors) from the
+            nearest labelled alloy at which each head's weight against its prior guess is exp(−½).
+        prior_spread: β (``distance_aware`` only); far from the data head k tends to σ(β Φ⁻¹((k + ½) / K)).
         prior_single: r, the prior probability of single phase in p(φ) = Bernoulli(r).
         total_count: N, atom counts per composition in the Multinomial likelihood (N·x).
         aux_weight: γ, the weight of the supervised (auxiliary) classification term.
@@ -139,6 +141,7 @@ class SSVAE:
         "latent_dim",
         "hidden",
         "n_heads",
+        "distance_aware",
         "trust_length",
         "prior_spread",
         "prior_single",
@@ -162,6 +165,7 @@ class SSVAE:
         latent_dim: int = 2,
         hidden: tuple[int, ...] = (100, 100),
         n_heads: int = 5,
+        distance_aware: bool = False,
         trust_length: float = 1.5,
         prior_spread: float = 2.0,
         prior_single: float = 0.5,
@@ -182,6 +186,7 @@ class SSVAE:
         self.latent_dim = latent_dim
         self.hidden = tuple(hidden)
         self.n_heads = n_heads
+        self.distance_aware = distance_aware
         self.trust_length = trust_length
         self.prior_spread = prior_spread
         self.prior_single = prior_single
@@ -211,9 +216,16 @@ class SSVAE:
         A cold first fit of 200 epochs, then warm refits of 30 epochs from the current weights. Measured
         on the 2-core machine with 1,373 alloys (200 labelled, the rest unlabelled, the costly case as
         every unlabelled alloy is decoded twice): cold ≈ 11 s, warm ≈ 1.3–1.4 s. No validation set:
-        the loop's fits run their full number of epochs.
+        the loop's fits run their full number of epochs. Bootstrap on, so that the K heads differ by
+        data as well as initialisation (they are the ``ssvae`` surrogate's K posterior draws).
         """
-        return {"warm_start": True, "max_epochs": 200, "warm_max_epochs": 30, "n_threads": 1}
+        return {
+            "warm_start": True,
+            "max_epochs": 200,
+            "warm_max_epochs": 30,
+            "n_threads": 1,
+            "bootstrap": True,
+        }
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments (JSON-compatible)."""
@@ -259,6 +271,9 @@ class SSVAE:
             raise ArcloopError(f"seed: expected a non-negative integer, got {self.seed!r}")
         if self.n_threads is not None:
             positive_int("n_threads", self.n_threads)
+        for name in ("distance_aware", "bootstrap", "warm_start"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ArcloopError(f"{name}: expected true or false, got {getattr(self, name)!r}")
 
     @property
     def is_fitted(self) -> bool:
@@ -280,6 +295,7 @@ class SSVAE:
             self.n_heads,
             float(self.trust_length),
             float(self.prior_spread),
+            bool(self.distance_aware),
         )
 
     def _torch_seed(self, purpose: int) -> int:
@@ -357,11 +373,17 @@ class SSVAE:
                 net.feature_scale.copy_(_as_tensor(np.where(scale > 0, scale, 1.0)))
             else:
                 net = self._net()
-            net.heads.anchors = net.standardise(data.f_l)
-            with _seeded(self._torch_seed(2)):
-                history = train(net, data, settings, validation)
-            with _seeded(self._torch_seed(3)):
-                self.elbo_ = elbo_per_datum(net, data, settings.prior_single, settings.total_count)
+            if self.distance_aware:
+                net.heads.anchors = net.standardise(data.f_l)
+            # nearest-anchor distances once per fit (a no-op unless distance_aware)
+            net.cache_trust([data.f_l, data.f_u] + ([validation.f] if validation is not None else []))
+            try:
+                with _seeded(self._torch_seed(2)):
+                    history = train(net, data, settings, validation)
+                with _seeded(self._torch_seed(3)):
+                    self.elbo_ = elbo_per_datum(net, data, settings.prior_single, settings.total_count)
+            finally:
+                net.clear_trust_cache()
         self.net_ = net
         self.history_ = {**history.as_dict(), "final_elbo": self.elbo_, "warm": warm}
         return self
@@ -380,6 +402,11 @@ class SSVAE:
                 chunk = _as_tensor(features[start : start + PREDICT_CHUNK])
                 out[:, start : start + PREDICT_CHUNK] = torch.sigmoid(net.head_logits(chunk)).numpy()
         return out
+
+    def predict_proba_heads(self, X: np.ndarray) -> np.ndarray:
+        """(K, n) float64 probability of single phase of each of the K heads (the ensemble's members)."""
+        _, features = self._features(X, "X")
+        return self._head_probabilities(features)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """(n,) probability of single phase: the mean of the K heads (reads only the 8 descriptors)."""
@@ -523,10 +550,13 @@ class SSVAE:
             )
         config = dict(payload["config"])
         config["hidden"] = tuple(config["hidden"])
+        # files written before the option existed were blended (distance-aware) models
+        config.setdefault("distance_aware", "heads.anchors" in payload["state_dict"])
         model = cls(**config)
         net = model._new_net()
         state = payload["state_dict"]
-        net.heads.anchors = torch.empty_like(state["heads.anchors"])  # its size is the labelled set's
+        if model.distance_aware:
+            net.heads.anchors = torch.empty_like(state["heads.anchors"])  # its size is the labelled set's
         net.load_state_dict(state)
         net.eval()
         model.net_ = net
