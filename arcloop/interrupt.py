@@ -18,6 +18,7 @@ from types import FrameType
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _stop = threading.Event()
 _received: list[int] = []
+_active: list[bool] = []  # non-empty inside stop_on_signals
 
 
 class CampaignInterrupted(BaseException):
@@ -77,9 +78,30 @@ def stop_on_signals() -> Iterator[None]:
         return
     clear()
     previous = {signum: signal.signal(signum, _handler) for signum in STOP_SIGNALS}
+    _active.append(True)
+    try:
+        yield
+    finally:
+        _active.pop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        clear()
+
+
+@contextmanager
+def reclaimed() -> Iterator[None]:
+    """Inside a flow: our handlers again, in place of the ones the orchestrator installed.
+
+    Prefect's flow engine swaps SIGTERM for a handler that raises wherever the flow is (a checkpoint
+    half-way, no MLflow run ended). Under :func:`stop_on_signals` (the CLI), the safe-point stop is
+    wanted instead; elsewhere (a served deployment, a worker) the orchestrator's handler stays.
+    """
+    if not _active or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _handler) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        clear()

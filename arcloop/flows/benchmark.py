@@ -61,6 +61,7 @@ def _flow_run_name() -> str:
 @flow(
     name="arcloop-benchmark-grid", flow_run_name=_flow_run_name, log_prints=False, validate_parameters=False
 )
+@interrupt.reclaimed()  # SIGINT/SIGTERM: campaigns stop at safe points, not wherever they are
 def grid_flow(config: dict[str, Any]) -> dict[str, Any] | State:
     """Every campaign of the grid through this flow's task runner; the report on the parent run."""
     bench = validated(BenchmarkConfig, config)

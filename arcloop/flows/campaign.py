@@ -142,7 +142,8 @@ def campaign_flow(config: dict[str, Any] | str, resume: bool = False) -> dict[st
     campaign, setup = preflight(_config_data(config), resume)
     mark_dead_flow_run(campaign.state_dir)
     try:
-        return drive(campaign, setup, TaskExecutor(campaign), resume=resume, notify=_notify)
+        with interrupt.reclaimed():
+            return drive(campaign, setup, TaskExecutor(campaign), resume=resume, notify=_notify)
     except CampaignInterrupted as stop:
         return Cancelled(message=str(stop))
 
