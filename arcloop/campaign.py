@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -19,9 +21,10 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from arcloop import __version__, steps, tracking
+from arcloop import __version__, interrupt, steps, tracking
 from arcloop.config import CampaignConfig, dump_yaml, validated
 from arcloop.errors import ArcloopError
+from arcloop.interrupt import CampaignInterrupted
 from arcloop.materials import parse_formula
 from arcloop.models import SSVAE
 from arcloop.oracles import LabelBatch, OracleError
@@ -29,6 +32,8 @@ from arcloop.state import CampaignState, config_path, latest_checkpoint, load_ch
 from arcloop.tracking.figures import latent_map, metric_trajectories
 
 LOGGED_FILE = "logged_step"
+RUN_FILE = "run.json"  # token, fingerprint, MLflow run id, Prefect flow run id of the campaign
+TOKEN_TAG = "arcloop.campaign_token"
 SUMMARY_GROUPS = ("discovery/", "bias/", "diversity/")
 Notify = Callable[[dict[str, Any]], None]
 
@@ -134,8 +139,8 @@ def preflight(
     tracking.check_reachable(campaign.tracking.uri)
     setup = steps.prepare(campaign)
     has_checkpoint = latest_checkpoint(campaign.state_dir) is not None
-    if resume and not has_checkpoint:
-        raise ArcloopError(f"state dir {campaign.state_dir}: no checkpoint to resume; drop --resume to start")
+    if resume and not has_checkpoint and not config_path(campaign.state_dir).is_file():
+        raise ArcloopError(f"state dir {campaign.state_dir}: no campaign to resume; drop --resume to start")
     if not resume and has_checkpoint:
         raise ArcloopError(
             f"state dir {campaign.state_dir} already holds a campaign; "
@@ -167,6 +172,87 @@ def _write_logged_step(state_dir: Path, step: int) -> None:
     os.replace(staging, Path(state_dir) / LOGGED_FILE)
 
 
+def read_run_record(state_dir: Path) -> dict[str, Any]:
+    """What ``run.json`` says about the campaign's runs (empty before the campaign started)."""
+    path = Path(state_dir) / RUN_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def update_run_record(state_dir: Path, **changes: Any) -> dict[str, Any]:
+    """Merge ``changes`` into ``run.json`` (replaced atomically); returns the new record."""
+    record = {**read_run_record(state_dir), **changes}
+    Path(state_dir).mkdir(parents=True, exist_ok=True)
+    staging = Path(state_dir) / f".{RUN_FILE}.tmp"
+    staging.write_text(json.dumps(record))
+    os.replace(staging, Path(state_dir) / RUN_FILE)
+    return record
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(message + "\n")
+
+
+def _run_before_first_checkpoint(config: CampaignConfig, adopt: bool) -> str | None:
+    """The MLflow run a campaign killed before its first checkpoint had created, if any.
+
+    ``adopt``: return it (still in the store, same config) for the restart to continue in;
+    otherwise end it as KILLED, so that no run stays RUNNING with nothing behind it.
+    """
+    uri, record = config.tracking.uri, read_run_record(config.state_dir)
+    if "token" not in record:
+        return None
+    run_id = record.get("mlflow_run_id") or tracking.find_run(
+        uri, config.tracking.experiment, TOKEN_TAG, record["token"]
+    )
+    if run_id is None or tracking.run_status(uri, run_id) is None:
+        return None
+    if adopt and record.get("fingerprint") == config.fingerprint():
+        _say(f"continuing MLflow run {run_id}, created before the campaign was stopped")
+        return run_id
+    if tracking.run_status(uri, run_id) in tracking.store.ACTIVE_STATUSES:
+        tracking.end_run(uri, run_id, status="KILLED")
+        _say(f"MLflow run {run_id} of the campaign stopped before its first checkpoint: ended as KILLED")
+    return None
+
+
+def _start(
+    config: CampaignConfig,
+    setup: steps.CampaignSetup,
+    adopt: bool,
+    parent_run_id: str | None,
+    extra_tags: dict[str, str] | None,
+) -> CampaignState:
+    """A fresh campaign: config.yaml, the MLflow run (adopted or new), checkpoint 0."""
+    state_dir, uri = Path(config.state_dir), config.tracking.uri
+    state_dir.mkdir(parents=True, exist_ok=True)
+    config_path(state_dir).write_text(dump_yaml(config))
+    run_id = _run_before_first_checkpoint(config, adopt)
+    tags = {**run_tags(config), **(extra_tags or {})}
+    if run_id is not None:
+        token = read_run_record(state_dir)["token"]
+        tracking.mark_running(uri, run_id)
+        # Tags and params again: the kill may have cut their logging short (same values: no-ops).
+        tracking.set_run_data(uri, run_id, {**tags, TOKEN_TAG: token}, config.flat(), parent_run_id)
+    else:
+        # The token reaches the store before the run id reaches run.json: a kill in between still
+        # leaves a way to find the run.
+        token = uuid.uuid4().hex
+        update_run_record(state_dir, token=token, fingerprint=config.fingerprint(), mlflow_run_id=None)
+        run_id = tracking.start_run(
+            uri,
+            config.tracking.experiment,
+            config.run_name,
+            tags={**tags, TOKEN_TAG: token},
+            params=config.flat(),
+            parent_run_id=parent_run_id,
+        )
+    update_run_record(state_dir, mlflow_run_id=run_id)
+    tracking.log_artifacts(uri, run_id, [config_path(state_dir)])
+    state = replace(steps.initial_state(setup), mlflow_run_id=run_id)
+    save_checkpoint(state_dir, state)
+    return state
+
+
 def start_or_resume(
     config: CampaignConfig,
     setup: steps.CampaignSetup,
@@ -174,41 +260,32 @@ def start_or_resume(
     parent_run_id: str | None = None,
     extra_tags: dict[str, str] | None = None,
 ) -> tuple[CampaignState, SSVAE | None]:
-    """The state to continue from: a fresh campaign (new MLflow run, checkpoint 0) or the last checkpoint."""
+    """The state to continue from: a fresh campaign (new MLflow run, checkpoint 0) or the last checkpoint.
+
+    ``resume`` with no checkpoint yet (stopped before checkpoint 0) starts from the saved config,
+    in the MLflow run the stopped campaign had created, if it had.
+    """
     state_dir = Path(config.state_dir)
     uri = config.tracking.uri
-    if resume:
-        state, model_path = load_checkpoint(state_dir)
-        if state.fingerprint != config.fingerprint():
-            raise ArcloopError(
-                f"state dir {state_dir}: its checkpoint was made with a different config; "
-                "resume with the same config (arcloop resume STATE_DIR) or use a new --state-dir"
-            )
-        if not state.mlflow_run_id or not tracking.run_exists(uri, state.mlflow_run_id):
-            raise ArcloopError(
-                f"tracking uri {uri!r} does not hold run {state.mlflow_run_id}; "
-                "resume with the store the campaign used"
-            )
-        tracking.mark_running(uri, state.mlflow_run_id)
-        # Metrics of finished iterations whose logging the crash cut off.
-        for step in range(_read_logged_step(state_dir) + 1, state.iteration):
-            tracking.log_metrics(uri, state.mlflow_run_id, state.metrics[step], step)
-            _write_logged_step(state_dir, step)
-        return state, SSVAE.load(model_path) if model_path else None
-    state_dir.mkdir(parents=True, exist_ok=True)
-    config_path(state_dir).write_text(dump_yaml(config))
-    run_id = tracking.start_run(
-        uri,
-        config.tracking.experiment,
-        config.run_name,
-        tags={**run_tags(config), **(extra_tags or {})},
-        params=config.flat(),
-        parent_run_id=parent_run_id,
-    )
-    tracking.log_artifacts(uri, run_id, [config_path(state_dir)])
-    state = replace(steps.initial_state(setup), mlflow_run_id=run_id)
-    save_checkpoint(state_dir, state)
-    return state, None
+    if not resume or latest_checkpoint(state_dir) is None:
+        return _start(config, setup, resume, parent_run_id, extra_tags), None
+    state, model_path = load_checkpoint(state_dir)
+    if state.fingerprint != config.fingerprint():
+        raise ArcloopError(
+            f"state dir {state_dir}: its checkpoint was made with a different config; "
+            "resume with the same config (arcloop resume STATE_DIR) or use a new --state-dir"
+        )
+    if not state.mlflow_run_id or not tracking.run_exists(uri, state.mlflow_run_id):
+        raise ArcloopError(
+            f"tracking uri {uri!r} does not hold run {state.mlflow_run_id}; "
+            "resume with the store the campaign used"
+        )
+    tracking.mark_running(uri, state.mlflow_run_id)
+    # Metrics of finished iterations whose logging the crash cut off.
+    for step in range(_read_logged_step(state_dir) + 1, state.iteration):
+        tracking.log_metrics(uri, state.mlflow_run_id, state.metrics[step], step)
+        _write_logged_step(state_dir, step)
+    return state, SSVAE.load(model_path) if model_path else None
 
 
 def finish(config: CampaignConfig, setup: steps.CampaignSetup, state: CampaignState, model: SSVAE) -> None:
@@ -266,26 +343,42 @@ def drive(
     notify: Notify | None = None,
     extra_tags: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The loop of DESIGN.md, checkpointed after every labelled batch, tracked in one MLflow run."""
+    """The loop of DESIGN.md, checkpointed after every labelled batch, tracked in one MLflow run.
+
+    A stop request (:mod:`arcloop.interrupt`) is honoured between steps: the MLflow run ends as
+    KILLED and :class:`CampaignInterrupted` says how to resume.
+    """
     uri = campaign.tracking.uri
+    state_dir = Path(campaign.state_dir)
     state, model = start_or_resume(campaign, setup, resume, parent_run_id, extra_tags)
     run_id = state.mlflow_run_id
     assert run_id is not None
     try:
         while state.iteration < campaign.iterations:
             iteration = state.iteration
+            interrupt.check()
             model = executor.train(setup, state, model)
+            interrupt.check()
             proposal = executor.propose(setup, state, model)
-            labels, attempts = executor.label(setup, proposal, iteration, campaign.state_dir)
+            interrupt.check()
+            labels, attempts = executor.label(setup, proposal, iteration, state_dir)
             state, metrics = executor.measure(setup, state, model, proposal, labels, attempts)
-            executor.checkpoint(campaign.state_dir, state, model)
+            executor.checkpoint(state_dir, state, model)
             executor.log(uri, run_id, metrics, iteration)
-            _write_logged_step(campaign.state_dir, iteration)
+            _write_logged_step(state_dir, iteration)
             if notify is not None:
                 notify({"iteration": iteration, "iterations": campaign.iterations, "metrics": metrics})
         if model is None:
             model = executor.train(setup, state, None)
         finish(campaign, setup, state, model)
+    except (CampaignInterrupted, KeyboardInterrupt) as stop:
+        tracking.end_run(uri, run_id, status="KILLED")
+        signum = getattr(stop, "signum", interrupt.requested() or 2)
+        raise CampaignInterrupted(
+            f"campaign stopped at iteration {state.iteration} of {campaign.iterations}; "
+            f"MLflow run {run_id} ended as KILLED; resume with: arcloop resume {state_dir}",
+            signum,
+        ) from None
     except BaseException:
         tracking.end_run(uri, run_id, status="FAILED")
         raise

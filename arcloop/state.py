@@ -1,10 +1,13 @@
 """Campaign state and its checkpoint, so that a crashed campaign resumes where it stopped.
 
-A checkpoint is a directory ``checkpoints/iter-NNNNN`` holding ``state.json``, ``arrays.npz`` and the
-model's weights. It is written under a temporary name and renamed into place (atomic on POSIX),
-then the one-line ``LATEST`` pointer is replaced atomically: a reader sees the previous complete
-checkpoint or the new complete one, never half of one. Randomness is derived from
-(seed, iteration, purpose), so no generator state needs saving.
+A checkpoint is a directory ``checkpoints/iter-NNNNN`` holding ``state.json`` (scalars, and the
+extent of each append-only log it vouches for), ``arrays.npz`` (every array field) and the model's
+weights. List fields (history, metrics) live in ``logs/NAME.jsonl``, appended to, so that a
+checkpoint's cost does not grow with the campaign's length. The folder is written under a temporary
+name and renamed into place (atomic on POSIX), then the one-line ``LATEST`` pointer is replaced
+atomically: a reader sees the previous complete checkpoint or the new complete one, never half of
+one (log lines past the checkpoint's extent are ignored, and cut off by the next checkpoint).
+Randomness is derived from (seed, iteration, purpose), so no generator state needs saving.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -125,14 +128,7 @@ class CampaignState:
         )
 
 
-_ARRAYS = (
-    "labelled_X",
-    "labelled_y",
-    "labelled_origin",
-    "labelled_pool_index",
-    *PROPOSAL_ARRAYS,
-    "previous_pool_z",
-)
+LOGS = "logs"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -143,26 +139,89 @@ def _fsync_dir(path: Path) -> None:
         os.close(descriptor)
 
 
+def _split_fields(state: CampaignState) -> tuple[dict[str, np.ndarray], dict[str, list], dict[str, Any]]:
+    """Every field by its value's kind: numpy arrays, lists of records, and the JSON scalars.
+
+    Discovered from the dataclass, so that a field added to :class:`CampaignState` later is
+    checkpointed with no edit here.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    logs: dict[str, list] = {}
+    scalars: dict[str, Any] = {}
+    for item in fields(state):
+        value = getattr(state, item.name)
+        if isinstance(value, np.ndarray):
+            arrays[item.name] = value
+        elif isinstance(value, list):
+            logs[item.name] = value
+        else:
+            scalars[item.name] = value
+    return arrays, logs, scalars
+
+
+def _previous_logs(state_dir: Path) -> dict[str, dict[str, int]]:
+    """Rows and bytes of every append-only log that the current checkpoint vouches for."""
+    folder = latest_checkpoint(state_dir)
+    if folder is None:
+        return {}
+    return json.loads((folder / "state.json").read_text()).get(LOGS, {})
+
+
+def _append_log(path: Path, rows: list, previous: dict[str, int] | None) -> dict[str, int]:
+    """Extend ``path`` to hold ``rows`` as JSON lines; returns its new extent (rows, bytes).
+
+    Lines beyond the last checkpoint's extent (a crash between append and pointer) are cut off
+    first; when ``rows`` is not an extension of the checkpointed rows, the file is rewritten.
+    """
+    kept_rows, kept_bytes = (previous["rows"], previous["bytes"]) if previous else (0, 0)
+    if kept_rows > len(rows) or not path.exists() or path.stat().st_size < kept_bytes:
+        kept_rows, kept_bytes = 0, 0
+    with open(path, "ab") as handle:
+        handle.truncate(kept_bytes)
+        handle.seek(kept_bytes)
+        handle.write("".join(json.dumps(row) + "\n" for row in rows[kept_rows:]).encode())
+        handle.flush()
+        os.fsync(handle.fileno())
+        return {"rows": len(rows), "bytes": handle.tell()}
+
+
+def _read_log(path: Path, extent: dict[str, int]) -> list:
+    with open(path, "rb") as handle:
+        text = handle.read(extent["bytes"]).decode()
+    rows = [json.loads(line) for line in text.splitlines()]
+    if len(rows) != extent["rows"]:
+        raise ArcloopError(
+            f"state file {path}: {len(rows)} rows where the checkpoint expects {extent['rows']}; "
+            "the state dir was changed by hand"
+        )
+    return rows
+
+
 def save_checkpoint(state_dir: Path, state: CampaignState, save_model: Any | None = None) -> Path:
-    """Write ``state`` (and the model, through ``save_model(path)``) atomically; return its folder."""
-    root = Path(state_dir) / CHECKPOINTS
+    """Write ``state`` (and the model, through ``save_model(path)``) atomically; return its folder.
+
+    Arrays and the model are written whole into the checkpoint's folder; list fields (history,
+    metrics) are appended to ``logs/NAME.jsonl`` and the checkpoint records how many rows and bytes
+    of each are its own, so that a checkpoint costs the new rows, not the whole history.
+    """
+    state_dir = Path(state_dir)
+    root = state_dir / CHECKPOINTS
     root.mkdir(parents=True, exist_ok=True)
+    (state_dir / LOGS).mkdir(exist_ok=True)
+    arrays, logs, scalars = _split_fields(state)
+    previous = _previous_logs(state_dir)
+    scalars[LOGS] = {
+        key: _append_log(state_dir / LOGS / f"{key}.jsonl", rows, previous.get(key))
+        for key, rows in logs.items()
+    }
+    _fsync_dir(state_dir / LOGS)
     name = f"iter-{state.iteration:05d}"
     final = root / name
     staging = root / f".{name}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    scalars = {
-        "fingerprint": state.fingerprint,
-        "iteration": state.iteration,
-        "history": state.history,
-        "metrics": state.metrics,
-        "vendi_bandwidth": state.vendi_bandwidth,
-        "mlflow_run_id": state.mlflow_run_id,
-        "oracle_calls": state.oracle_calls,
-    }
     (staging / "state.json").write_text(json.dumps(scalars))
-    np.savez(staging / "arrays.npz", **{name: getattr(state, name) for name in _ARRAYS})
+    np.savez(staging / "arrays.npz", **arrays)
     if save_model is not None:
         save_model(staging / MODEL_FILE)
     for child in staging.iterdir():
@@ -171,10 +230,10 @@ def save_checkpoint(state_dir: Path, state: CampaignState, save_model: Any | Non
     shutil.rmtree(final, ignore_errors=True)
     os.rename(staging, final)
     _fsync_dir(root)
-    pointer = Path(state_dir) / f".{LATEST}.tmp"
+    pointer = state_dir / f".{LATEST}.tmp"
     pointer.write_text(name)
-    os.replace(pointer, Path(state_dir) / LATEST)
-    _fsync_dir(Path(state_dir))
+    os.replace(pointer, state_dir / LATEST)
+    _fsync_dir(state_dir)
     for old in sorted(root.glob("iter-*"))[:-KEEP_CHECKPOINTS]:
         shutil.rmtree(old, ignore_errors=True)
     return final
@@ -188,7 +247,9 @@ def latest_checkpoint(state_dir: Path) -> Path | None:
     return folder if folder.is_dir() else None
 
 
-def load_checkpoint(state_dir: Path) -> tuple[CampaignState, Path | None]:
+def load_checkpoint(
+    state_dir: Path, state_type: type[CampaignState] = CampaignState
+) -> tuple[CampaignState, Path | None]:
     """The last complete state and the path of its model weights (None before the first fit)."""
     folder = latest_checkpoint(state_dir)
     if folder is None:
@@ -196,9 +257,11 @@ def load_checkpoint(state_dir: Path) -> tuple[CampaignState, Path | None]:
             f"state dir {state_dir}: no checkpoint to resume; start a campaign without --resume"
         )
     scalars = json.loads((folder / "state.json").read_text())
-    with np.load(folder / "arrays.npz") as arrays:
-        loaded = {name: arrays[name] for name in _ARRAYS}
-    state = CampaignState(**scalars, **loaded)
+    extents = scalars.pop(LOGS, {})  # absent in checkpoints written before the logs existed
+    logs = {key: _read_log(Path(state_dir) / LOGS / f"{key}.jsonl", span) for key, span in extents.items()}
+    with np.load(folder / "arrays.npz") as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    state = state_type(**scalars, **logs, **arrays)
     model_path = folder / MODEL_FILE
     return state, (model_path if model_path.exists() else None)
 

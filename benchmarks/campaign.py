@@ -4,6 +4,11 @@ against the same loop called as plain functions.
 
 Run: python benchmarks/campaign.py [--iterations 20] [--batch-size 16] [--repeats 2]
 
+``--checkpoint-scaling`` instead runs one long campaign (200 iterations × batch 8, rules oracle,
+a small model: the measurement is of checkpoint I/O, not of training) through the direct executor
+and reports the seconds of each checkpoint: those near iteration 10 and near the last iteration
+should differ by less than 2× now that history and metrics are appended, not rewritten.
+
 The Prefect ephemeral server is started (and timed) by a trivial flow first, so the overhead is
 that of the loop's tasks, checkpoints and MLflow logging, not of the one-off server start.
 """
@@ -24,6 +29,7 @@ os.environ.setdefault("PREFECT_HOME", str(WORKDIR / "prefect"))
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("PREFECT_API_URL", None)
 
+from arcloop.campaign import DirectExecutor, drive, preflight  # noqa: E402
 from arcloop.config import CampaignConfig, validated  # noqa: E402
 from arcloop.flows.campaign import run_campaign  # noqa: E402
 from arcloop.steps import history_digest, run_plain  # noqa: E402
@@ -62,12 +68,75 @@ def start_prefect() -> float:
     return time.perf_counter() - start
 
 
+class TimedCheckpoints(DirectExecutor):
+    """The direct executor, timing each checkpoint (state, arrays, model and the log appends)."""
+
+    def __init__(self, retries: int) -> None:
+        super().__init__(retries)
+        self.seconds: list[float] = []
+
+    def checkpoint(self, state_dir, state, model):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        folder = super().checkpoint(state_dir, state, model)
+        self.seconds.append(time.perf_counter() - start)
+        return folder
+
+
+def checkpoint_scaling(iterations: int, batch_size: int) -> dict:
+    """Checkpoint seconds per iteration over one long campaign (median of a window of 11)."""
+    config = {
+        "iterations": iterations,
+        "batch_size": batch_size,
+        "seed": 0,
+        "model": {"max_epochs": 150, "warm_max_epochs": 3, "hidden": [32, 32]},
+        "candidates": {"source": "latent", "n_candidates": 400, "n_samples": 4},
+        "policy": {"name": "uncertainty"},
+        "oracle": {"name": "rules"},
+        "tracking": {"uri": f"sqlite:///{WORKDIR / 'mlruns.db'}", "experiment": "bench-checkpoints"},
+        "state_dir": str(WORKDIR / "checkpoint-scaling"),
+    }
+    campaign, setup = preflight(config, resume=False)
+    executor = TimedCheckpoints(campaign.oracle_calls.retries)
+    start = time.perf_counter()
+    drive(campaign, setup, executor)
+    wall = time.perf_counter() - start
+    seconds = executor.seconds
+
+    def around(iteration: int) -> float:
+        low = max(0, min(iteration - 5, len(seconds) - 11))
+        return statistics.median(seconds[low : low + 11])
+
+    early, late = around(10), around(iterations - 1)
+    logs = Path(config["state_dir"]) / "logs"
+    return {
+        "benchmark": "checkpoint_scaling",
+        "machine": machine_info(),
+        "iterations": iterations,
+        "batch_size": batch_size,
+        "campaign_seconds": round(wall, 1),
+        "checkpoint_seconds_at_10": round(early, 5),
+        "checkpoint_seconds_at_end": round(late, 5),
+        "ratio_end_to_10": round(late / early, 3),
+        "checkpoint_seconds_total": round(sum(seconds), 3),
+        "log_bytes": {path.name: path.stat().st_size for path in sorted(logs.glob("*.jsonl"))},
+        "target": {"ratio_end_to_10": 2.0},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--checkpoint-scaling", action="store_true", help="200 × 8 campaign: checkpoint seconds at 10 and 200"
+    )
     args = parser.parse_args()
+    if args.checkpoint_scaling:
+        iterations = args.iterations if args.iterations != 20 else 200
+        batch = args.batch_size if args.batch_size != 16 else 8
+        print(json.dumps(checkpoint_scaling(iterations, batch), indent=2))
+        return
 
     server_start = start_prefect()
     plain_walls, flow_walls, step_seconds, digests = [], [], {}, set()

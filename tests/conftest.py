@@ -18,6 +18,7 @@ os.environ["PREFECT_HOME"] = str(_SESSION_DIR / "prefect")  # never the user's ~
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("PREFECT_API_URL", None)
 os.environ.pop("MLFLOW_TRACKING_URI", None)
+os.environ["ARCLOOP_CACHE_DIR"] = str(_SESSION_DIR / "cache")  # trained models: never ~/.cache/arcloop
 
 from arcloop.tasks.settings import apply_env_defaults  # noqa: E402  (after PREFECT_HOME is set)
 

@@ -9,6 +9,7 @@ import sys
 import typer
 
 from arcloop.errors import ArcloopError
+from arcloop.interrupt import CampaignInterrupted
 
 # The progress bar is the command line's view of a run; Prefect's per-task INFO lines would bury
 # it. Set before Prefect is imported; PREFECT_LOGGING_LEVEL=INFO brings them back.
@@ -49,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     except ArcloopError as error:
         typer.echo(f"error: {error}", err=True)
         return 2
+    except CampaignInterrupted as stop:
+        typer.echo(f"stopped: {stop}", err=True)
+        return stop.exit_code
     except SystemExit as done:
         return int(done.code or 0) if not isinstance(done.code, str) else 1
     return 0

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import typer
@@ -28,6 +32,7 @@ def benchmark(
 
     from arcloop.config import load_benchmark_config
     from arcloop.flows.benchmark import add_progress_listener, run_benchmark
+    from arcloop.interrupt import stop_on_signals
     from arcloop.tasks.settings import drain_events
 
     bench = load_benchmark_config(config)
@@ -51,7 +56,7 @@ def benchmark(
 
     remove = add_progress_listener(on_campaign)
     try:
-        with progress:
+        with stop_on_signals(), progress:
             result = run_benchmark(bench, runner=runner, max_workers=max_workers, dask_address=dask_address)
     finally:
         remove()
@@ -84,16 +89,53 @@ def serve(
     serve_deployments(prefect_file)
 
 
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could bind ``host:port`` now."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def stop_group(process: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM to the process's whole group (the server, its job runner and workers), SIGKILL after
+    ``grace`` seconds if any of them is still there."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            continue
+        # The leader is gone; its children may not be: one more round for the group.
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+
+
 def ui(
     tracking_uri: str = typer.Option("sqlite:///mlruns.db", "--tracking-uri", help="the MLflow store"),
     port: int = typer.Option(5000, help="port on 127.0.0.1"),
+    experiment: str = typer.Option("arcloop", help="the experiment whose runs view to open"),
 ) -> None:
-    """Start the MLflow UI on the project's store, bound to 127.0.0.1."""
-    from arcloop.tracking import check_reachable, resolve_uri
+    """Start the MLflow UI on the project's store, bound to 127.0.0.1, until SIGINT/SIGTERM."""
+    from arcloop.tracking import check_reachable, ensure_store, experiment_url_path, resolve_uri
 
     uri = resolve_uri(tracking_uri)
     check_reachable(uri)
-    typer.echo(f"MLflow UI on http://127.0.0.1:{port}  (store {uri}); Ctrl-C to stop", err=True)
+    if not port_free(port):
+        raise ArcloopError(f"port {port} on 127.0.0.1 is in use; choose another with --port")
+    ensure_store(uri)  # created here, not raced by the server's workers
+    url = f"http://127.0.0.1:{port}/{experiment_url_path(uri, experiment)}"
+    typer.echo(f"MLflow UI: {url}  (store {uri}); Ctrl-C to stop", err=True)
     command = [
         sys.executable,
         "-m",
@@ -106,7 +148,24 @@ def ui(
         "--port",
         str(port),
     ]
-    raise typer.Exit(subprocess.call(command))
+    # Its own process group, so that stopping it reaches the job runner and workers it starts.
+    server = subprocess.Popen(command, start_new_session=True)
+    stopped: list[int] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopped.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = server.wait()
+    except KeyboardInterrupt:
+        code = 0
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        stop_group(server)
+    raise typer.Exit(code)
 
 
 def register(root: typer.Typer) -> None:

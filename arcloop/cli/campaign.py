@@ -30,6 +30,7 @@ def run_with_progress(config: Any, resume: bool, show_progress: bool) -> dict[st
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from arcloop.flows.campaign import add_progress_listener, run_campaign
+    from arcloop.interrupt import CampaignInterrupted, stop_on_signals
     from arcloop.tasks.settings import drain_events
 
     progress = Progress(
@@ -48,8 +49,14 @@ def run_with_progress(config: Any, resume: bool, show_progress: bool) -> dict[st
 
     remove = add_progress_listener(on_iteration)
     try:
-        with progress:
+        with stop_on_signals(), progress:
             return run_campaign(config, resume=resume)
+    except CampaignInterrupted as stop:
+        if "arcloop resume" in str(stop):
+            raise
+        raise CampaignInterrupted(
+            f"{stop}; resume with: arcloop resume {config.state_dir}", stop.signum
+        ) from None
     finally:
         remove()
         drain_events()
@@ -108,7 +115,8 @@ def resume_campaign(
     state_dir: Path = typer.Argument(..., help="the campaign's --state-dir"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object at the end"),
 ) -> None:
-    """Continue a stopped or crashed campaign from its last checkpoint, in the same MLflow run."""
+    """Continue a stopped or crashed campaign from its last checkpoint, in the same MLflow run
+    (stopped before its first checkpoint: from its saved config)."""
     from arcloop.config import load_campaign_config
     from arcloop.state import config_path
 

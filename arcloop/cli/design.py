@@ -22,6 +22,11 @@ def flip_command(
         typer.Option("--model", help="A model file from `arcloop model train`; without it, train one here."),
     ] = None,
     seed: int = typer.Option(0, "--seed", help="Split and model seed when training a model here."),
+    retrain: bool = typer.Option(
+        False,
+        "--retrain",
+        help="Fit the model anew instead of taking it from the cache ($ARCLOOP_CACHE_DIR).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Encode as the current phase, decode as the target phase, re-check with the head; repeat."""
@@ -34,8 +39,14 @@ def flip_command(
     if model_path is not None:
         model = SSVAE.load(model_path)
     else:
-        typer.echo(f"training the SSVAE on split seed {seed} (pass --model to reuse a saved one)", err=True)
-        model, _ = train_on_split(seed)
+        model, _ = train_on_split(
+            seed,
+            cached=True,
+            retrain=retrain,
+            on_fit=lambda: typer.echo(
+                f"training the SSVAE on split seed {seed} (kept in the cache)", err=True
+            ),
+        )
     trajectory = flip(model, formula, cutoff=cutoff, max_steps=max_steps, target=target)
     last = trajectory[-1].p_single
     reached = last >= cutoff if target == 1 else last <= 1.0 - cutoff

@@ -89,15 +89,31 @@ def train_command(
     seed: int = typer.Option(0, "--seed", help="Split seed and model seed."),
     labelled: int = typer.Option(864, "--labelled", help="Labelled alloys (≤ 864)."),
     max_epochs: int | None = typer.Option(None, "--max-epochs", help="Override the epoch limit."),
+    retrain: bool = typer.Option(
+        False, "--retrain", help="Fit anew even if the cache ($ARCLOOP_CACHE_DIR) holds this model."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Train the SSVAE on one split of the paper's protocol and save it (for ``arcloop design --model``)."""
+    """Train the SSVAE on one split of the paper's protocol and save it (for ``arcloop design --model``).
+
+    The fit is cached by settings, data and seed: the same command again copies the cached model.
+    """
     from arcloop.models.evaluation import train_on_split
 
     kwargs = {} if max_epochs is None else {"max_epochs": max_epochs}
-    model, scores = train_on_split(seed, n_labelled=labelled, model_kwargs=kwargs)
+    fitted: list[bool] = []
+    model, scores = train_on_split(
+        seed,
+        n_labelled=labelled,
+        model_kwargs=kwargs,
+        cached=True,
+        retrain=retrain,
+        on_fit=lambda: fitted.append(True),
+    )
+    if not fitted and not as_json:
+        typer.echo("model taken from the cache (--retrain to fit it anew)", err=True)
     model.save(out)
-    result = {"path": str(out), **scores}
+    result = {"path": str(out), "from_cache": not fitted, **scores}
     if as_json:
         typer.echo(json.dumps(result))
         return

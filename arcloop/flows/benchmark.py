@@ -10,11 +10,13 @@ from typing import Any
 from prefect import flow
 from prefect.futures import as_completed
 from prefect.runtime import flow_run
+from prefect.states import Cancelled, State
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-from arcloop import __version__, tracking
+from arcloop import __version__, interrupt, tracking
 from arcloop.config import BenchmarkConfig, flatten, read_yaml, validated
 from arcloop.errors import ArcloopError
+from arcloop.interrupt import CampaignInterrupted
 from arcloop.report import build_report
 from arcloop.tasks.benchmark import campaign_task
 from arcloop.tasks.settings import quiet_prefect
@@ -59,7 +61,8 @@ def _flow_run_name() -> str:
 @flow(
     name="arcloop-benchmark-grid", flow_run_name=_flow_run_name, log_prints=False, validate_parameters=False
 )
-def grid_flow(config: dict[str, Any]) -> dict[str, Any]:
+@interrupt.reclaimed()  # SIGINT/SIGTERM: campaigns stop at safe points, not wherever they are
+def grid_flow(config: dict[str, Any]) -> dict[str, Any] | State:
     """Every campaign of the grid through this flow's task runner; the report on the parent run."""
     bench = validated(BenchmarkConfig, config)
     uri = tracking.resolve_uri(bench.tracking.uri)
@@ -88,6 +91,7 @@ def grid_flow(config: dict[str, Any]) -> dict[str, Any]:
         outcomes = []
         for done, future in enumerate(as_completed(futures), start=1):
             outcomes.append(future.result())
+            interrupt.check("benchmark")
             for listener in list(_listeners):
                 listener({"done": done, "total": len(futures), "outcome": outcomes[-1]})
         report = build_report(outcomes, folder / "report", title=bench.name)
@@ -102,6 +106,15 @@ def grid_flow(config: dict[str, Any]) -> dict[str, Any]:
                 "benchmark/failed": report.n_failed,
             },
             step=0,
+        )
+    except (CampaignInterrupted, KeyboardInterrupt):
+        # Campaigns in threads stop at their own next safe point and end their runs; the others
+        # (processes, Dask workers) cannot hear the signal: their runs are ended here.
+        tracking.end_active_children(uri, parent_run_id, status="KILLED")
+        tracking.end_run(uri, parent_run_id, status="KILLED")
+        return Cancelled(
+            message=f"benchmark stopped; MLflow run {parent_run_id} and its unfinished campaign runs "
+            f"ended as KILLED; campaign states are under {folder}"
         )
     except BaseException:
         tracking.end_run(uri, parent_run_id, status="FAILED")
@@ -119,14 +132,15 @@ def grid_flow(config: dict[str, Any]) -> dict[str, Any]:
 
 
 @flow(name="arcloop-benchmark", flow_run_name=_flow_run_name, log_prints=False, validate_parameters=False)
-def benchmark_flow(config: dict[str, Any] | str) -> dict[str, Any]:
+def benchmark_flow(config: dict[str, Any] | str) -> dict[str, Any] | State:
     """Run a benchmark: the grid as a subflow on the task runner its config names.
 
     ``config`` is a BenchmarkConfig as a mapping, or the path of its YAML file (deployments).
     """
     bench = validated(BenchmarkConfig, read_yaml(Path(config)) if isinstance(config, str) else config)
     chosen = task_runner(bench.runner, bench.max_workers, bench.dask_address)
-    return grid_flow.with_options(task_runner=chosen)(bench.model_dump(mode="json"))
+    state = grid_flow.with_options(task_runner=chosen)(bench.model_dump(mode="json"), return_state=True)
+    return state if state.is_cancelled() else state.result()
 
 
 def run_benchmark(
@@ -145,4 +159,7 @@ def run_benchmark(
     bench.campaigns(Path(bench.output_dir))  # every campaign's config is valid before anything runs
     task_runner(bench.runner, bench.max_workers, bench.dask_address)  # dask installed, runner known
     with quiet_prefect():
-        return benchmark_flow(bench.model_dump(mode="json"))
+        state = benchmark_flow(bench.model_dump(mode="json"), return_state=True)
+    if state.is_cancelled():
+        raise CampaignInterrupted(state.message or "benchmark stopped", interrupt.requested() or 15)
+    return state.result()

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from prefect import flow
 from prefect.runtime import flow_run
+from prefect.states import Cancelled, State
 from prefect.utilities.annotations import quote
 
-from arcloop import steps
-from arcloop.campaign import drive, preflight
+from arcloop import interrupt, steps
+from arcloop.campaign import drive, preflight, read_run_record, update_run_record
 from arcloop.config import CampaignConfig, read_yaml
+from arcloop.interrupt import CampaignInterrupted
 from arcloop.models import SSVAE
 from arcloop.oracles import LabelBatch
 from arcloop.state import CampaignState
@@ -106,18 +109,54 @@ def _flow_run_name() -> str:
     return config.get("name") or f"{policy}-{oracle}-seed{config.get('seed', 0)}"
 
 
+def mark_dead_flow_run(state_dir: Path) -> None:
+    """The campaign's previous flow run, if a hard kill left it RUNNING, is marked Crashed; this
+    flow run becomes the campaign's. Best effort: a run on another Prefect server is not found."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.states import Crashed
+
+    previous = read_run_record(state_dir).get("flow_run_id")
+    current = str(flow_run.id) if flow_run.id else None
+    if previous and previous != current:
+        try:
+            with get_client(sync_client=True) as client:
+                dead = client.read_flow_run(UUID(previous))
+                if dead.state is not None and dead.state.is_running():
+                    message = f"its process was killed; the campaign continued in flow run {current}"
+                    client.set_flow_run_state(dead.id, Crashed(message=message), force=True)
+        except Exception:  # not on this server, or the server is going down: nothing to mark
+            pass
+    if current:
+        update_run_record(state_dir, flow_run_id=current)
+
+
 @flow(name="arcloop-campaign", flow_run_name=_flow_run_name, log_prints=False, validate_parameters=False)
-def campaign_flow(config: dict[str, Any] | str, resume: bool = False) -> dict[str, Any]:
+def campaign_flow(config: dict[str, Any] | str, resume: bool = False) -> dict[str, Any] | State:
     """Run (or resume) one campaign; returns the summary that ``arcloop campaign --json`` prints.
 
-    ``config`` is a CampaignConfig as a mapping, or the path of its YAML file (deployments).
+    ``config`` is a CampaignConfig as a mapping, or the path of its YAML file (deployments). A stop
+    request (SIGINT/SIGTERM) ends the flow run Cancelled, with the line saying how to resume.
     """
     campaign, setup = preflight(_config_data(config), resume)
-    return drive(campaign, setup, TaskExecutor(campaign), resume=resume, notify=_notify)
+    mark_dead_flow_run(campaign.state_dir)
+    try:
+        with interrupt.reclaimed():
+            return drive(campaign, setup, TaskExecutor(campaign), resume=resume, notify=_notify)
+    except CampaignInterrupted as stop:
+        return Cancelled(message=str(stop))
 
 
 def run_campaign(config: dict[str, Any] | CampaignConfig, resume: bool = False) -> dict[str, Any]:
-    """Preflight (user mistakes fail here, with one line), then the flow with the heartbeat off."""
+    """Preflight (user mistakes fail here, with one line), then the flow with the heartbeat off.
+
+    Raises :class:`CampaignInterrupted` when the campaign was stopped by a signal.
+    """
     campaign, _ = preflight(config, resume)
     with quiet_prefect():
-        return campaign_flow(campaign.model_dump(mode="json"), resume=resume)
+        state = campaign_flow(campaign.model_dump(mode="json"), resume=resume, return_state=True)
+    if state.is_cancelled():
+        message = state.message or f"campaign stopped; resume with: arcloop resume {campaign.state_dir}"
+        raise CampaignInterrupted(message, interrupt.requested() or signal.SIGTERM)
+    return state.result()

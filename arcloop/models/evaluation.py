@@ -13,6 +13,7 @@ same optimiser, schedule and early stopping (``SSVAE(objective="supervised")``).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -23,6 +24,7 @@ from sklearn.model_selection import train_test_split
 
 from arcloop.data import alloy_fractions, alloy_labels, load_alloys
 from arcloop.errors import ArcloopError
+from arcloop.models.cache import fit_cached
 from arcloop.models.ssvae import SSVAE
 
 TEST_FRACTION = 0.1
@@ -81,7 +83,14 @@ def _fit_and_score(model: SSVAE, X: np.ndarray, y: np.ndarray, split: Split, pre
     model.fit(
         X[split.labelled], y[split.labelled], X[split.unlabelled], X[split.validation], y[split.validation]
     )
-    row: dict[str, float] = {f"{prefix}seconds": time.perf_counter() - started}
+    return _scores(model, X, y, split, prefix, time.perf_counter() - started)
+
+
+def _scores(
+    model: SSVAE, X: np.ndarray, y: np.ndarray, split: Split, prefix: str, seconds: float
+) -> dict[str, float]:
+    """Accuracy and AUC per subset, the fit's ``seconds`` and its kept epoch."""
+    row: dict[str, float] = {f"{prefix}seconds": seconds}
     for subset, index in zip(SUBSETS, (split.labelled, split.validation, split.test), strict=True):
         accuracy, auc = classification_scores(model.predict_proba(X[index]), y[index])
         row[f"{prefix}{subset}_accuracy"] = accuracy
@@ -91,13 +100,35 @@ def _fit_and_score(model: SSVAE, X: np.ndarray, y: np.ndarray, split: Split, pre
 
 
 def train_on_split(
-    seed: int, n_labelled: int | None = None, model_kwargs: dict[str, Any] | None = None
+    seed: int,
+    n_labelled: int | None = None,
+    model_kwargs: dict[str, Any] | None = None,
+    cached: bool = False,
+    retrain: bool = False,
+    on_fit: Callable[[], None] | None = None,
 ) -> tuple[SSVAE, dict[str, float]]:
-    """Fit an SSVAE (``seed`` for split and model) on one split; returns it and its scores."""
+    """Fit an SSVAE (``seed`` for split and model) on one split; returns it and its scores.
+
+    ``cached``: take the model from :mod:`arcloop.models.cache` if this fit was made before
+    (``retrain``: fit anyway); ``seconds`` is then the stored fit's duration, not the look-up's.
+    """
     X, y = _dataset()
     split = paper_split(seed, n_labelled)
-    model = SSVAE(**{**(model_kwargs or {}), "seed": seed})
-    return model, _fit_and_score(model, X, y, split, "")
+    settings = {**(model_kwargs or {}), "seed": seed}
+    if not cached:
+        return (model := SSVAE(**settings)), _fit_and_score(model, X, y, split, "")
+    model = fit_cached(
+        settings,
+        X[split.labelled],
+        y[split.labelled],
+        X[split.unlabelled],
+        key_parts=("paper_split", seed, n_labelled),
+        X_val=X[split.validation],
+        y_val=y[split.validation],
+        retrain=retrain,
+        on_fit=on_fit,
+    )
+    return model, _scores(model, X, y, split, "", float(model.history_.get("seconds", float("nan"))))
 
 
 def evaluate_seed(

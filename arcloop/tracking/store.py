@@ -6,8 +6,10 @@ active run and creates orphan runs. Every function here takes the tracking URI a
 
 from __future__ import annotations
 
+import fcntl
 import math
 import os
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -20,7 +22,7 @@ from arcloop.errors import ArcloopError
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
-from mlflow.entities import Metric, Param
+from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
@@ -28,6 +30,14 @@ MAX_PARAMS_PER_BATCH = 100
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAM_LENGTH = 6000
 PARENT_RUN_TAG = "mlflow.parentRunId"
+# MLflow 3 opens an experiment without this kind on its GenAI overview (traces, sessions); with it,
+# on the runs table and metric charts that arcloop logs.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+ACTIVE_STATUSES = ("RUNNING", "SCHEDULED")
+
+_ready_stores: set[str] = set()
+_ready_guard = threading.Lock()
 
 
 def resolve_uri(uri: str) -> str:
@@ -77,7 +87,37 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
         raise ArcloopError(f"tracking uri {uri!r} is unusable: {str(error).splitlines()[0]}") from None
 
 
+def _sqlite_path(uri: str) -> Path | None:
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and ":memory:" not in uri:
+        return Path(uri[len(prefix) :])
+    return None
+
+
+def ensure_store(uri: str) -> None:
+    """Create or migrate a local SQLite store under a file lock beside it, once per process.
+
+    Several processes opening one new store at once race on MLflow's schema migration (``table
+    ... already exists``); under the lock the first creates it and the others find it ready.
+    """
+    uri = resolve_uri(uri)
+    path = _sqlite_path(uri)
+    if path is None or uri in _ready_stores:
+        return
+    with _ready_guard:
+        if uri in _ready_stores:
+            return
+        with open(path.with_name(path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+        _ready_stores.add(uri)
+
+
 def client(uri: str) -> MlflowClient:
+    ensure_store(uri)
     return MlflowClient(tracking_uri=resolve_uri(uri))
 
 
@@ -86,9 +126,15 @@ def experiment_id(uri: str, name: str) -> str:
     mlflow_client = client(uri)
     experiment = mlflow_client.get_experiment_by_name(name)
     if experiment is not None:
+        if EXPERIMENT_KIND_TAG not in experiment.tags:  # made by an arcloop before the tag
+            mlflow_client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         return experiment.experiment_id
     try:
-        return mlflow_client.create_experiment(name, artifact_location=artifact_root_for(resolve_uri(uri)))
+        return mlflow_client.create_experiment(
+            name,
+            artifact_location=artifact_root_for(resolve_uri(uri)),
+            tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND},
+        )
     except Exception:
         # Another campaign created it between our look-up and create: use theirs.
         experiment = mlflow_client.get_experiment_by_name(name)
@@ -111,10 +157,25 @@ def start_run(
     if parent_run_id:
         all_tags[PARENT_RUN_TAG] = parent_run_id
     run = mlflow_client.create_run(experiment_id(uri, experiment), run_name=run_name, tags=all_tags)
+    _log_params(mlflow_client, run.info.run_id, params)
+    return run.info.run_id
+
+
+def _log_params(mlflow_client: MlflowClient, run_id: str, params: Mapping[str, Any]) -> None:
     items = [Param(key, _param_value(value)) for key, value in params.items()]
     for start in range(0, len(items), MAX_PARAMS_PER_BATCH):
-        mlflow_client.log_batch(run.info.run_id, params=items[start : start + MAX_PARAMS_PER_BATCH])
-    return run.info.run_id
+        mlflow_client.log_batch(run_id, params=items[start : start + MAX_PARAMS_PER_BATCH])
+
+
+def set_run_data(
+    uri: str, run_id: str, tags: Mapping[str, str], params: Mapping[str, Any], parent_run_id: str | None
+) -> None:
+    """Tags and params of an existing run, as :func:`start_run` sets them (the same values again are
+    accepted: a run adopted after a kill gets what the kill cut off)."""
+    mlflow_client = client(uri)
+    all_tags = {**tags, **({PARENT_RUN_TAG: parent_run_id} if parent_run_id else {})}
+    mlflow_client.log_batch(run_id, tags=[RunTag(key, str(value)) for key, value in all_tags.items()])
+    _log_params(mlflow_client, run_id, params)
 
 
 def _param_value(value: Any) -> str:
@@ -149,6 +210,57 @@ def mark_running(uri: str, run_id: str) -> None:
 
 def end_run(uri: str, run_id: str, status: str = "FINISHED") -> None:
     client(uri).set_terminated(run_id, status=status)
+
+
+def run_status(uri: str, run_id: str) -> str | None:
+    """The run's status (RUNNING, FINISHED, FAILED, KILLED), None if the store does not hold it."""
+    try:
+        return client(uri).get_run(run_id).info.status
+    except Exception:
+        return None
+
+
+def find_experiment(uri: str, name: str) -> str | None:
+    """Id of the experiment ``name``, None if the store has none of that name (nothing created)."""
+    experiment = client(uri).get_experiment_by_name(name)
+    return None if experiment is None else experiment.experiment_id
+
+
+def experiment_url_path(uri: str, name: str) -> str:
+    """The MLflow UI's path to the runs view of experiment ``name`` (the experiments list if the
+    store has no such experiment yet); an existing experiment gets the kind tag if it lacks it."""
+    if find_experiment(uri, name) is None:
+        return "#/experiments"
+    return f"#/experiments/{experiment_id(uri, name)}/runs"
+
+
+def find_run(uri: str, experiment: str, key: str, value: str) -> str | None:
+    """Id of the run of ``experiment`` tagged ``key = value`` (the newest), None if there is none."""
+    experiment_key = find_experiment(uri, experiment)
+    if experiment_key is None:
+        return None
+    runs = client(uri).search_runs(
+        [experiment_key],
+        filter_string=f"tags.`{key}` = '{value}'",
+        max_results=1,
+        order_by=["start_time DESC"],
+    )
+    return runs[0].info.run_id if runs else None
+
+
+def end_active_children(uri: str, parent_run_id: str, status: str = "KILLED") -> list[str]:
+    """End every still-active child run of ``parent_run_id`` with ``status``; returns their ids."""
+    mlflow_client = client(uri)
+    parent = mlflow_client.get_run(parent_run_id)
+    children = mlflow_client.search_runs(
+        [parent.info.experiment_id], filter_string=f"tags.`{PARENT_RUN_TAG}` = '{parent_run_id}'"
+    )
+    ended = []
+    for run in children:
+        if run.info.status in ACTIVE_STATUSES:
+            mlflow_client.set_terminated(run.info.run_id, status=status)
+            ended.append(run.info.run_id)
+    return ended
 
 
 def run_exists(uri: str, run_id: str) -> bool:
