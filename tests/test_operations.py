@@ -100,7 +100,7 @@ def _check_uninterrupted(config: dict, state_dir: Path, tracking_uri: str, resul
     runs = client.search_runs([client.get_experiment_by_name("tests").experiment_id])
     assert [run.info.run_id for run in runs] == [result["mlflow_run_id"]]
     assert runs[0].info.status == "FINISHED"
-    for key in ("discovery/hits_cumulative", "oracle/labels_used"):
+    for key in ("discovery/discoveries", "discovery/labels_paid"):
         steps = [m.step for m in client.get_metric_history(result["mlflow_run_id"], key)]
         assert sorted(steps) == list(range(ITERATIONS)), key
 
