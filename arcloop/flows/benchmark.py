@@ -61,7 +61,6 @@ def _flow_run_name() -> str:
 @flow(
     name="arcloop-benchmark-grid", flow_run_name=_flow_run_name, log_prints=False, validate_parameters=False
 )
-@interrupt.reclaimed()  # SIGINT/SIGTERM: campaigns stop at safe points, not wherever they are
 def grid_flow(config: dict[str, Any]) -> dict[str, Any] | State:
     """Every campaign of the grid through this flow's task runner; the report on the parent run."""
     bench = validated(BenchmarkConfig, config)
@@ -84,16 +83,18 @@ def grid_flow(config: dict[str, Any]) -> dict[str, Any] | State:
     folder = (Path(bench.output_dir) / bench.name / parent_run_id).resolve()
     try:
         grid = bench.campaigns(folder)
-        futures = [
-            campaign_task.submit(campaign.model_dump(mode="json"), labels, parent_run_id)
-            for labels, campaign in grid
-        ]
-        outcomes = []
-        for done, future in enumerate(as_completed(futures), start=1):
-            outcomes.append(future.result())
-            interrupt.check("benchmark")
-            for listener in list(_listeners):
-                listener({"done": done, "total": len(futures), "outcome": outcomes[-1]})
+        # SIGINT/SIGTERM: campaigns stop at safe points, not wherever they are.
+        with interrupt.reclaimed():
+            futures = [
+                campaign_task.submit(campaign.model_dump(mode="json"), labels, parent_run_id)
+                for labels, campaign in grid
+            ]
+            outcomes = []
+            for done, future in enumerate(as_completed(futures), start=1):
+                outcomes.append(future.result())
+                interrupt.check("benchmark")
+                for listener in list(_listeners):
+                    listener({"done": done, "total": len(futures), "outcome": outcomes[-1]})
         report = build_report(outcomes, folder / "report", title=bench.name)
         tracking.log_artifacts(uri, parent_run_id, report.files, "report")
         wall = time.perf_counter() - started
