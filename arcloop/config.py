@@ -180,7 +180,14 @@ class BenchmarkConfig(StrictModel):
     oracles: list[OracleConfig] = Field(default_factory=lambda: [OracleConfig(name="rules")], min_length=1)
     scenarios: list[ScenarioSpec] = Field(default_factory=lambda: [ScenarioSpec(name="random")], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
-    runner: Literal["threads", "processes", "dask"] = "threads"
+    runner: Literal["threads", "processes", "dask"] = Field(
+        "processes",
+        description=(
+            "processes: campaigns in parallel worker processes (the default); dask: a LocalCluster, "
+            "or the cluster at dask_address; threads: one process, no start-up cost, but model fits "
+            "take turns (Pyro and torch's RNG are process-wide), so campaigns run nearly serially"
+        ),
+    )
     max_workers: int = Field(2, ge=1, le=256)
     dask_address: str | None = Field(None, description="scheduler address of an existing Dask cluster")
     output_dir: Path = Field(Path("arcloop-output"), description="report files and campaign states")

@@ -17,7 +17,10 @@ from arcloop.errors import ArcloopError
 
 def benchmark(
     config: Path = typer.Option(..., "--config", "-c", help="YAML BenchmarkConfig (see examples/)"),
-    runner: str | None = typer.Option(None, help="threads | processes | dask"),
+    runner: str | None = typer.Option(
+        None,
+        help="processes (default: parallel) | dask | threads (one process; model fits take turns)",
+    ),
     dask_address: str | None = typer.Option(None, "--dask-address", help="an existing Dask scheduler"),
     max_workers: int | None = typer.Option(None, "--max-workers", help="campaigns at once"),
     as_json: bool = typer.Option(False, "--json", help="print the summary table as JSON records"),

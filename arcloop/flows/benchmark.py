@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,22 +14,19 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTa
 from arcloop import __version__, tracking
 from arcloop.config import BenchmarkConfig, flatten, read_yaml, validated
 from arcloop.errors import ArcloopError
+from arcloop.flows.progress import add_progress_listener, notify
 from arcloop.report import build_report
 from arcloop.tasks.benchmark import campaign_task
 from arcloop.tasks.settings import quiet_prefect
 
-ProgressListener = Callable[[dict[str, Any]], None]
-_listeners: list[ProgressListener] = []
-
-
-def add_progress_listener(listener: ProgressListener) -> Callable[[], None]:
-    """Call ``listener(event)`` whenever a campaign ends; returns a remover."""
-    _listeners.append(listener)
-    return lambda: _listeners.remove(listener)
+__all__ = ["add_progress_listener", "benchmark_flow", "grid_flow", "run_benchmark", "run_grid", "task_runner"]
 
 
 def task_runner(runner: str, max_workers: int, dask_address: str | None = None) -> TaskRunner:
-    """threads / processes on this machine, or Dask: a LocalCluster, or an existing cluster's address."""
+    """threads / processes on this machine, or Dask: a LocalCluster, or an existing cluster's address.
+
+    threads cost nothing to start but run model fits one at a time (arcloop.models.serial): use
+    them for tiny grids and debugging; processes and Dask run campaigns in parallel."""
     if runner == "threads":
         return ThreadPoolTaskRunner(max_workers=max_workers)
     if runner == "processes":
@@ -60,7 +56,15 @@ def _flow_run_name() -> str:
     name="arcloop-benchmark-grid", flow_run_name=_flow_run_name, log_prints=False, validate_parameters=False
 )
 def grid_flow(config: dict[str, Any]) -> dict[str, Any]:
-    """Every campaign of the grid through this flow's task runner; the report on the parent run."""
+    """Every campaign of the grid through this flow's task runner; the report on the parent run.
+
+    One call to a plain function: the process pool and Dask pickle this flow (it is in the flow
+    run's context) by value, with the globals its body names (see :mod:`arcloop.grid`)."""
+    return run_grid(config)
+
+
+def run_grid(config: dict[str, Any]) -> dict[str, Any]:
+    """The grid flow's body; called inside a flow run, whose task runner it submits to."""
     bench = validated(BenchmarkConfig, config)
     uri = tracking.resolve_uri(bench.tracking.uri)
     tracking.check_reachable(uri)
@@ -88,8 +92,7 @@ def grid_flow(config: dict[str, Any]) -> dict[str, Any]:
         outcomes = []
         for done, future in enumerate(as_completed(futures), start=1):
             outcomes.append(future.result())
-            for listener in list(_listeners):
-                listener({"done": done, "total": len(futures), "outcome": outcomes[-1]})
+            notify({"done": done, "total": len(futures), "outcome": outcomes[-1]})
         report = build_report(outcomes, folder / "report", title=bench.name)
         tracking.log_artifacts(uri, parent_run_id, report.files, "report")
         wall = time.perf_counter() - started

@@ -1,0 +1,67 @@
+"""One benchmark campaign as a plain function: what the benchmark's task runs, on any runner.
+
+Why this is not the body of the Prefect task: Prefect wraps a decorated function in a ``Task`` (or
+``Flow``) object that takes the function's name in its module, so cloudpickle cannot find the
+function by reference and pickles it *by value*, together with every module global its body names.
+The process pool and Dask ship the task (and the flow run's context, which holds the flow) that way.
+Task and flow bodies therefore only call plain functions like this one, which are pickled by
+reference: nothing a module holds (locks, listeners, open stores) travels with a campaign.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from typing import Any
+
+from arcloop.campaign import DirectExecutor, drive, preflight
+from arcloop.errors import ArcloopError
+from arcloop.state import latest_checkpoint, load_checkpoint
+
+# Concurrent campaigns share the machine's cores: one torch thread each keeps them from
+# oversubscribing, and makes a campaign's arithmetic the same on every runner.
+CAMPAIGN_TORCH_THREADS = 1
+
+
+def campaign_outcome(
+    config: dict[str, Any], labels: dict[str, str], parent_run_id: str | None
+) -> dict[str, Any]:
+    """Run one campaign to the end; a failure is reported in the outcome, not raised, so that the
+    other campaigns of the benchmark go on.
+
+    Keys: the labels (policy, oracle, scenario, seed, ...), status (``ok`` / ``failed``), error,
+    summary (:func:`arcloop.campaign.summary`), metrics (one dict per finished iteration),
+    discovery_picks (filled by the discovery work; ``None`` here), seconds (wall time of this call).
+    """
+    import torch
+
+    torch.set_num_threads(CAMPAIGN_TORCH_THREADS)
+    started = time.perf_counter()
+    outcome: dict[str, Any] = {
+        **labels,
+        "status": "ok",
+        "error": None,
+        "summary": None,
+        "metrics": [],
+        "discovery_picks": None,
+    }
+    state_dir = config.get("state_dir")
+    try:
+        campaign, setup = preflight(config, resume=False)
+        outcome["summary"] = drive(
+            campaign,
+            setup,
+            DirectExecutor(campaign.oracle_calls.retries),
+            parent_run_id=parent_run_id,
+            extra_tags={"benchmark_scenario": labels["scenario"]},
+        )
+    except Exception as error:  # a campaign's failure is data for the report
+        outcome["status"] = "failed"
+        message = str(error).splitlines()[0] if str(error) else ""
+        outcome["error"] = f"{type(error).__name__}: {message}"
+        if not isinstance(error, ArcloopError):
+            outcome["traceback"] = traceback.format_exc(limit=8)
+    if state_dir and latest_checkpoint(state_dir) is not None:
+        outcome["metrics"] = load_checkpoint(state_dir)[0].metrics
+    outcome["seconds"] = time.perf_counter() - started
+    return outcome
