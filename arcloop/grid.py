@@ -53,7 +53,7 @@ def campaign_outcome(
             setup,
             DirectExecutor(campaign.oracle_calls.retries),
             parent_run_id=parent_run_id,
-            extra_tags={"benchmark_scenario": labels["scenario"]},
+            extra_tags={"benchmark_scenario": labels["scenario"], "benchmark_policy": labels["policy"]},
         )
     except Exception as error:  # a campaign's failure is data for the report
         outcome["status"] = "failed"
