@@ -51,7 +51,7 @@ def campaign_outcome(
         outcome["summary"] = drive(
             campaign,
             setup,
-            DirectExecutor(campaign.oracle_calls.retries),
+            DirectExecutor.for_campaign(campaign),
             parent_run_id=parent_run_id,
             extra_tags={"benchmark_scenario": labels["scenario"], "benchmark_policy": labels["policy"]},
         )
