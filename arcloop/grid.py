@@ -10,8 +10,11 @@ reference: nothing a module holds (locks, listeners, open stores) travels with a
 
 from __future__ import annotations
 
+import json
+import os
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 from arcloop.campaign import DirectExecutor, drive, preflight
@@ -21,13 +24,28 @@ from arcloop.state import latest_checkpoint, load_checkpoint
 # Concurrent campaigns share the machine's cores: one torch thread each keeps them from
 # oversubscribing, and makes a campaign's arithmetic the same on every runner.
 CAMPAIGN_TORCH_THREADS = 1
+# Written into a campaign's state dir when it finished: a resumed benchmark reads it back.
+OUTCOME_FILE = "outcome.json"
+
+
+def finished_outcome(state_dir: str | Path | None) -> dict[str, Any] | None:
+    """The outcome of a campaign that finished (status ok), or None if it has not."""
+    path = Path(state_dir) / OUTCOME_FILE if state_dir else None
+    return json.loads(path.read_text()) if path is not None and path.is_file() else None
+
+
+def _record_outcome(state_dir: str | Path, outcome: dict[str, Any]) -> None:
+    staging = Path(state_dir) / f".{OUTCOME_FILE}.tmp"
+    staging.write_text(json.dumps(outcome))
+    os.replace(staging, Path(state_dir) / OUTCOME_FILE)
 
 
 def campaign_outcome(
-    config: dict[str, Any], labels: dict[str, str], parent_run_id: str | None
+    config: dict[str, Any], labels: dict[str, str], parent_run_id: str | None, resume: bool = False
 ) -> dict[str, Any]:
     """Run one campaign to the end; a failure is reported in the outcome, not raised, so that the
-    other campaigns of the benchmark go on.
+    other campaigns of the benchmark go on. With ``resume`` a finished campaign is not run again
+    (its recorded outcome is returned) and one with a checkpoint continues from it.
 
     Keys: the labels (policy, oracle, scenario, seed, ...), status (``ok`` / ``failed``), error,
     summary (:func:`arcloop.campaign.summary`), metrics (one dict per finished iteration),
@@ -46,12 +64,18 @@ def campaign_outcome(
         "discovery_picks": None,
     }
     state_dir = config.get("state_dir")
+    if resume:
+        done = finished_outcome(state_dir)
+        if done is not None:
+            return done
+    continues = bool(resume and state_dir and latest_checkpoint(state_dir) is not None)
     try:
-        campaign, setup = preflight(config, resume=False)
+        campaign, setup = preflight(config, resume=continues)
         outcome["summary"] = drive(
             campaign,
             setup,
             DirectExecutor.for_campaign(campaign),
+            resume=continues,
             parent_run_id=parent_run_id,
             extra_tags={"benchmark_scenario": labels["scenario"], "benchmark_policy": labels["policy"]},
         )
@@ -64,4 +88,6 @@ def campaign_outcome(
     if state_dir and latest_checkpoint(state_dir) is not None:
         outcome["metrics"] = load_checkpoint(state_dir)[0].metrics
     outcome["seconds"] = time.perf_counter() - started
+    if outcome["status"] == "ok" and state_dir:
+        _record_outcome(state_dir, outcome)
     return outcome

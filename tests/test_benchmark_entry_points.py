@@ -179,3 +179,35 @@ def test_served_benchmark_deployment_runs_on_processes(workdir, tracking_uri):
                     process.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     process.kill()
+
+
+def timeless(records: list[dict]) -> list[dict]:
+    """Summary records without wall-clock figures, NaN as None (so that equal tables compare equal)."""
+    return [
+        {k: (None if v != v else v) for k, v in r.items() if "wall" not in k and "seconds" not in k}
+        for r in records
+    ]
+
+
+def test_resume_reads_finished_campaigns_back_and_continues_the_others(
+    prefect_harness, workdir, tracking_uri
+):
+    from mlflow.tracking import MlflowClient
+
+    config = smallest_grid(workdir, tracking_uri, runner="threads")
+    first = run_benchmark(config)
+    folder = Path(first["output_dir"])
+    # greedy's campaign did not record its end: it resumes from its final checkpoint.
+    (folder / "campaigns" / "greedy-rules-random-seed0" / "outcome.json").unlink()
+    random_outcome = (folder / "campaigns" / "random-rules-random-seed0" / "outcome.json").read_text()
+    second = run_benchmark(config, resume_dir=folder)
+
+    assert second["parent_run_id"] == first["parent_run_id"]
+    assert timeless(second["summary"]) == timeless(first["summary"])
+    assert (folder / "campaigns" / "random-rules-random-seed0" / "outcome.json").read_text() == random_outcome
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("bench").experiment_id
+    parents = client.search_runs([experiment], "tags.kind = 'benchmark'")
+    children = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{first['parent_run_id']}'")
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert len(children) == 2  # one MLflow run per campaign start: none started twice

@@ -55,20 +55,38 @@ def _flow_run_name() -> str:
 @flow(
     name="arcloop-benchmark-grid", flow_run_name=_flow_run_name, log_prints=False, validate_parameters=False
 )
-def grid_flow(config: dict[str, Any]) -> dict[str, Any]:
+def grid_flow(config: dict[str, Any], resume_dir: str | None = None) -> dict[str, Any]:
     """Every campaign of the grid through this flow's task runner; the report on the parent run.
 
     One call to a plain function: the process pool and Dask pickle this flow (it is in the flow
     run's context) by value, with the globals its body names (see :mod:`arcloop.grid`)."""
-    return run_grid(config)
+    return run_grid(config, resume_dir)
 
 
-def run_grid(config: dict[str, Any]) -> dict[str, Any]:
-    """The grid flow's body; called inside a flow run, whose task runner it submits to."""
+def resumed_parent(uri: str, resume_dir: str | Path) -> tuple[Path, str]:
+    """The folder of an earlier run of this benchmark and its MLflow parent run (the folder's name)."""
+    folder = Path(resume_dir).resolve()
+    if not (folder / "campaigns").is_dir():
+        raise ArcloopError(f"--resume {resume_dir}: not a benchmark folder (OUTPUT_DIR/NAME/PARENT_RUN_ID)")
+    if not tracking.run_exists(uri, folder.name):
+        raise ArcloopError(
+            f"--resume {resume_dir}: tracking uri {uri!r} holds no parent run {folder.name}; "
+            "resume with the store the benchmark used"
+        )
+    return folder, folder.name
+
+
+def run_grid(config: dict[str, Any], resume_dir: str | None = None) -> dict[str, Any]:
+    """The grid flow's body; called inside a flow run, whose task runner it submits to. With
+    ``resume_dir`` it continues that earlier run under the same parent run."""
     bench = validated(BenchmarkConfig, config)
     uri = tracking.resolve_uri(bench.tracking.uri)
     tracking.check_reachable(uri)
     started = time.perf_counter()
+    if resume_dir:
+        folder, parent_run_id = resumed_parent(uri, resume_dir)
+        tracking.mark_running(uri, parent_run_id)
+        return _grid_under(bench, uri, folder, parent_run_id, started, resume=True)
     parent_run_id = tracking.start_run(
         uri,
         bench.tracking.experiment,
@@ -83,10 +101,16 @@ def run_grid(config: dict[str, Any]) -> dict[str, Any]:
         | flatten(bench.campaign, "campaign."),
     )
     folder = (Path(bench.output_dir) / bench.name / parent_run_id).resolve()
+    return _grid_under(bench, uri, folder, parent_run_id, started, resume=False)
+
+
+def _grid_under(
+    bench: BenchmarkConfig, uri: str, folder: Path, parent_run_id: str, started: float, resume: bool
+) -> dict[str, Any]:
     try:
         grid = bench.campaigns(folder)
         futures = [
-            campaign_task.submit(campaign.model_dump(mode="json"), labels, parent_run_id)
+            campaign_task.submit(campaign.model_dump(mode="json"), labels, parent_run_id, resume)
             for labels, campaign in grid
         ]
         outcomes = []
@@ -122,14 +146,15 @@ def run_grid(config: dict[str, Any]) -> dict[str, Any]:
 
 
 @flow(name="arcloop-benchmark", flow_run_name=_flow_run_name, log_prints=False, validate_parameters=False)
-def benchmark_flow(config: dict[str, Any] | str) -> dict[str, Any]:
+def benchmark_flow(config: dict[str, Any] | str, resume_dir: str | None = None) -> dict[str, Any]:
     """Run a benchmark: the grid as a subflow on the task runner its config names.
 
     ``config`` is a BenchmarkConfig as a mapping, or the path of its YAML file (deployments).
+    ``resume_dir``: the folder of an earlier run (OUTPUT_DIR/NAME/PARENT_RUN_ID) to continue.
     """
     bench = validated(BenchmarkConfig, read_yaml(Path(config)) if isinstance(config, str) else config)
     chosen = task_runner(bench.runner, bench.max_workers, bench.dask_address)
-    return grid_flow.with_options(task_runner=chosen)(bench.model_dump(mode="json"))
+    return grid_flow.with_options(task_runner=chosen)(bench.model_dump(mode="json"), resume_dir)
 
 
 def run_benchmark(
@@ -137,8 +162,10 @@ def run_benchmark(
     runner: str | None = None,
     max_workers: int | None = None,
     dask_address: str | None = None,
+    resume_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Validate (one-line errors), choose the task runner, run the flow with the heartbeat off."""
+    """Validate (one-line errors), choose the task runner, run the flow with the heartbeat off.
+    ``resume_dir``: continue that earlier run of the same benchmark (see :func:`run_grid`)."""
     bench = config if isinstance(config, BenchmarkConfig) else validated(BenchmarkConfig, config)
     updates = {"runner": runner, "max_workers": max_workers, "dask_address": dask_address}
     bench = validated(
@@ -147,5 +174,7 @@ def run_benchmark(
     tracking.check_reachable(tracking.resolve_uri(bench.tracking.uri))
     bench.campaigns(Path(bench.output_dir))  # every campaign's config is valid before anything runs
     task_runner(bench.runner, bench.max_workers, bench.dask_address)  # dask installed, runner known
+    if resume_dir:
+        resumed_parent(tracking.resolve_uri(bench.tracking.uri), resume_dir)  # a one-line error first
     with quiet_prefect():
-        return benchmark_flow(bench.model_dump(mode="json"))
+        return benchmark_flow(bench.model_dump(mode="json"), str(resume_dir) if resume_dir else None)

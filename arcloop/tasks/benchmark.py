@@ -20,7 +20,7 @@ from arcloop.grid import campaign_outcome
     persist_result=False,
 )
 def campaign_task(
-    config: dict[str, Any], labels: dict[str, str], parent_run_id: str | None
+    config: dict[str, Any], labels: dict[str, str], parent_run_id: str | None, resume: bool = False
 ) -> dict[str, Any]:
-    """Run one campaign to the end (:func:`arcloop.grid.campaign_outcome`)."""
-    return campaign_outcome(config, labels, parent_run_id)
+    """Run (or with ``resume``, continue) one campaign to the end (:func:`arcloop.grid.campaign_outcome`)."""
+    return campaign_outcome(config, labels, parent_run_id, resume)
