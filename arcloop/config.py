@@ -210,10 +210,9 @@ def policy_label(policy: PolicyConfig) -> str:
 
 
 def oracle_label(oracle: OracleConfig) -> str:
-    """``name[params]`` and its wrappers' names: ``rules``, ``rules+flaky``, ``synthetic[tilt=2]``."""
-    return "+".join(
-        [readable_label(oracle.name, {"params": oracle.params}), *(w.name for w in oracle.wrappers)]
-    )
+    """``name[params]`` and its wrappers' names: ``rules``, ``rules+flaky``, ``synthetic[anisotropy=8]``."""
+    settings = {"params": oracle.params} if oracle.params else {}
+    return "+".join([readable_label(oracle.name, settings), *(w.name for w in oracle.wrappers)])
 
 
 def campaign_identity(campaign: CampaignConfig) -> str:

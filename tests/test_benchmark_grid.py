@@ -41,6 +41,19 @@ def test_two_configurations_of_one_policy_get_two_readable_labels_and_folders():
     assert len({campaign_identity(campaign) for _, campaign in campaigns}) == 4
 
 
+def test_oracle_labels_name_parameters_and_wrappers():
+    bench = grid(
+        oracles=[
+            {"name": "rules"},
+            {"name": "rules", "wrappers": [{"name": "flaky", "failure_prob": 0.2}]},
+            {"name": "synthetic", "params": {"anisotropy": 8.0}},
+        ]
+    )
+    oracles = [label["oracle"] for label, _ in bench.campaigns(Path("/tmp/x"))]
+    expected = ["rules", "rules+flaky", "synthetic[anisotropy=8]"]
+    assert oracles == [name for name in expected for _ in range(2)]  # greedy and random
+
+
 def test_the_baseline_label_stays_random_and_is_not_added_twice():
     assert labels(grid(policies=[{"name": "random"}, {"name": "greedy"}])) == ["random", "greedy"]
     with pytest.raises(ArcloopError, match="baseline"):
