@@ -11,23 +11,24 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from arcloop import __version__, interrupt, steps, tracking
-from arcloop.config import CampaignConfig, dump_yaml, validated
+from arcloop.config import CampaignConfig, OracleRetryConfig, dump_yaml, validated
 from arcloop.errors import ArcloopError
 from arcloop.interrupt import CampaignInterrupted
 from arcloop.materials import parse_formula
 from arcloop.models import SSVAE
-from arcloop.oracles import LabelBatch, OracleError
+from arcloop.oracles import LabelBatch, OracleError, OracleTimeout
 from arcloop.state import CampaignState, config_path, latest_checkpoint, load_checkpoint, save_checkpoint
 from arcloop.tracking.figures import latent_map, metric_trajectories
 
@@ -36,6 +37,7 @@ RUN_FILE = "run.json"  # token, fingerprint, MLflow run id, Prefect flow run id 
 TOKEN_TAG = "arcloop.campaign_token"
 SUMMARY_GROUPS = ("discovery/", "bias/", "diversity/")
 Notify = Callable[[dict[str, Any]], None]
+T = TypeVar("T")
 
 
 class StepExecutor(Protocol):
@@ -64,13 +66,51 @@ def checkpoint(state_dir: Path, state: CampaignState, model: SSVAE | None) -> Pa
     return save_checkpoint(state_dir, state, save_model=model.save if model is not None else None)
 
 
+def timed_call(call: Callable[[], T], timeout_seconds: float, what: str) -> T:
+    """``call()`` in a worker thread, waited for at most ``timeout_seconds``: OracleTimeout otherwise.
+
+    Python cannot interrupt a thread: a call that overruns is abandoned (a daemon thread, its result
+    discarded), as a laboratory abandons an instrument that stopped answering. Used for every oracle
+    call of every executor, so a timeout means the same on the main thread, in a worker thread, in a
+    process pool and on Dask (Prefect's own task timeout only marks a worker-thread task)."""
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            result["value"] = call()
+        except BaseException as error:  # re-raised in the caller's thread
+            result["error"] = error
+
+    worker = threading.Thread(target=run, name=f"arcloop-{what}", daemon=True)
+    worker.start()
+    worker.join(timeout_seconds)
+    if worker.is_alive():
+        raise OracleTimeout(f"{what}: no answer after {timeout_seconds} s (oracle_calls.timeout_seconds)")
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
 def label_once(
-    setup: steps.CampaignSetup, proposal: steps.Proposal, iteration: int, attempt: int, state_dir: Path
+    setup: steps.CampaignSetup,
+    proposal: steps.Proposal,
+    iteration: int,
+    attempt: int,
+    state_dir: Path,
+    timeout_seconds: float | None = None,
 ) -> LabelBatch:
-    """One journalled oracle call: every call, failed or not, leaves a line in ``oracle_calls.jsonl``."""
+    """One journalled oracle call: every call, failed, timed out or not, leaves a line in
+    ``oracle_calls.jsonl``. With ``timeout_seconds`` the call is timed (:func:`timed_call`)."""
     start = time.perf_counter()
     try:
-        labels = steps.label(setup, proposal, iteration, attempt)
+        if timeout_seconds is None:
+            labels = steps.label(setup, proposal, iteration, attempt)
+        else:
+            labels = timed_call(
+                lambda: steps.label(setup, proposal, iteration, attempt),
+                timeout_seconds,
+                f"oracle call {iteration}.{attempt}",
+            )
     except OracleError as error:
         outcome, seconds = type(error).__name__, time.perf_counter() - start
         steps.journal_oracle_call(state_dir, iteration, attempt, len(proposal.batch), outcome, seconds)
@@ -80,11 +120,37 @@ def label_once(
     return labels
 
 
-class DirectExecutor:
-    """Steps as plain calls; an oracle fault is retried up to ``retries`` times, each with a fresh draw."""
+def label_with_retries(
+    setup: steps.CampaignSetup,
+    proposal: steps.Proposal,
+    iteration: int,
+    state_dir: Path,
+    retries: int,
+    timeout_seconds: float,
+) -> tuple[LabelBatch, int]:
+    """The oracle call of one iteration, as every executor makes it: each attempt timed and
+    journalled, an instrument fault (OracleFailure, OracleTimeout) retried up to ``retries`` times
+    with a fresh random draw (the attempt number is part of the draw's seed). Returns the labels
+    and the number of attempts; the last fault is raised when every attempt failed."""
+    for attempt in range(1, retries + 2):
+        try:
+            return label_once(setup, proposal, iteration, attempt, state_dir, timeout_seconds), attempt
+        except OracleError:
+            if attempt > retries:
+                raise
+    raise AssertionError("unreachable")
 
-    def __init__(self, retries: int) -> None:
+
+class DirectExecutor:
+    """Steps as plain calls; the oracle call through :func:`label_with_retries`, like the task executor."""
+
+    def __init__(self, retries: int, timeout_seconds: float = OracleRetryConfig().timeout_seconds) -> None:
         self.retries = retries
+        self.timeout_seconds = timeout_seconds
+
+    @classmethod
+    def for_campaign(cls, campaign: CampaignConfig) -> DirectExecutor:
+        return cls(campaign.oracle_calls.retries, campaign.oracle_calls.timeout_seconds)
 
     def train(self, setup: steps.CampaignSetup, state: CampaignState, model: SSVAE | None) -> SSVAE:
         return steps.train(setup, state, model)
@@ -95,13 +161,7 @@ class DirectExecutor:
     def label(
         self, setup: steps.CampaignSetup, proposal: steps.Proposal, iteration: int, state_dir: Path
     ) -> tuple[LabelBatch, int]:
-        for attempt in range(1, self.retries + 2):
-            try:
-                return label_once(setup, proposal, iteration, attempt, state_dir), attempt
-            except OracleError:
-                if attempt > self.retries:
-                    raise
-        raise AssertionError("unreachable")
+        return label_with_retries(setup, proposal, iteration, state_dir, self.retries, self.timeout_seconds)
 
     def measure(
         self,

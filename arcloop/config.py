@@ -206,6 +206,61 @@ class ScenarioSpec(StrictModel):
     )
 
 
+BASELINE_LABEL = "random"  # the report pairs every campaign with the campaign of this label
+
+
+class BenchmarkPolicy(PolicyConfig):
+    """A policy entry of a benchmark: a PolicyConfig, and an optional label for tables and folders."""
+
+    label: str | None = Field(
+        None, min_length=1, description="name in the report; default name[param=value,...]"
+    )
+
+    def config(self) -> PolicyConfig:
+        """The campaign's PolicyConfig (everything but the label)."""
+        return PolicyConfig.model_validate(self.model_dump(mode="json", exclude={"label"}))
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return format(value, "g")
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return str(value)
+
+
+def readable_label(name: str, settings: Mapping[str, Any]) -> str:
+    """``name[k=v,...]`` over the flattened non-default settings (``params.`` dropped): e.g.
+    ``uncertainty[alpha=1,lam=0.5]``; just ``name`` when everything is at its default."""
+    flat = flatten(settings)
+    parts = [f"{key.removeprefix('params.')}={_short(value)}" for key, value in sorted(flat.items())]
+    return f"{name}[{','.join(parts)}]" if parts else name
+
+
+def policy_label(policy: PolicyConfig) -> str:
+    """The policy's label: the user's ``label``, else name + non-default settings (params, builder)."""
+    user = getattr(policy, "label", None)
+    if user:
+        return user
+    settings = policy.model_dump(mode="json", exclude={"name", "label"}, exclude_defaults=True)
+    return readable_label(policy.name, settings)
+
+
+def oracle_label(oracle: OracleConfig) -> str:
+    """``name[params]`` and its wrappers' names: ``rules``, ``rules+flaky``, ``synthetic[anisotropy=8]``."""
+    settings = {"params": oracle.params} if oracle.params else {}
+    return "+".join([readable_label(oracle.name, settings), *(w.name for w in oracle.wrappers)])
+
+
+def campaign_identity(campaign: CampaignConfig) -> str:
+    """What makes a campaign of a grid a different experiment: policy (whole PolicyConfig), surrogate,
+    oracle with every wrapper, scenario, seed. Two grid entries with one identity are one campaign."""
+    data = campaign.model_dump(mode="json", include={"policy", "oracle", "scenario", "seed"})
+    # Hook for the surrogate field (not yet a CampaignConfig field): part of the identity once it is.
+    data["surrogate"] = campaign.model_dump(mode="json").get("surrogate")
+    return json.dumps(data, sort_keys=True)
+
+
 class BenchmarkConfig(StrictModel):
     """A grid of campaigns: policies × oracles × scenarios × seeds, run concurrently and compared."""
 
@@ -213,11 +268,18 @@ class BenchmarkConfig(StrictModel):
     campaign: dict[str, Any] = Field(
         default_factory=dict, description="settings shared by every campaign (a CampaignConfig's fields)"
     )
-    policies: list[PolicyConfig] = Field(min_length=1)
+    policies: list[BenchmarkPolicy] = Field(min_length=1)
     oracles: list[OracleConfig] = Field(default_factory=lambda: [OracleConfig(name="rules")], min_length=1)
     scenarios: list[ScenarioSpec] = Field(default_factory=lambda: [ScenarioSpec(name="random")], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
-    runner: Literal["threads", "processes", "dask"] = "threads"
+    runner: Literal["threads", "processes", "dask"] = Field(
+        "processes",
+        description=(
+            "processes: campaigns in parallel worker processes (the default); dask: a LocalCluster, "
+            "or the cluster at dask_address; threads: one process, no start-up cost, but model fits "
+            "take turns (Pyro and torch's RNG are process-wide), so campaigns run nearly serially"
+        ),
+    )
     max_workers: int = Field(2, ge=1, le=256)
     dask_address: str | None = Field(None, description="scheduler address of an existing Dask cluster")
     output_dir: Path = Field(Path("arcloop-output"), description="report files and campaign states")
@@ -240,44 +302,81 @@ class BenchmarkConfig(StrictModel):
             )
         return data
 
-    def with_random_baseline(self) -> list[PolicyConfig]:
+    @field_validator("policies")
+    @classmethod
+    def _baseline_label(cls, policies: list[BenchmarkPolicy]) -> list[BenchmarkPolicy]:
+        for policy in policies:
+            if policy_label(policy) == BASELINE_LABEL and policy.config() != PolicyConfig(name="random"):
+                raise ValueError(
+                    f"label {BASELINE_LABEL!r} is the baseline's (policy random, default settings); "
+                    f"give policy {policy.name} another label"
+                )
+        return policies
+
+    @field_validator("scenarios")
+    @classmethod
+    def _distinct_scenarios(cls, scenarios: list[ScenarioSpec]) -> list[ScenarioSpec]:
+        names = [spec.name for spec in scenarios]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"scenario name {repeated[0]!r} is used twice; names label the report")
+        return scenarios
+
+    def with_random_baseline(self) -> list[BenchmarkPolicy]:
         """The policies, with ``random`` added when missing: every comparison needs the baseline."""
-        if any(policy.name == "random" for policy in self.policies):
+        if any(policy_label(policy) == BASELINE_LABEL for policy in self.policies):
             return list(self.policies)
-        return [*self.policies, PolicyConfig(name="random")]
+        return [*self.policies, BenchmarkPolicy(name="random")]
 
     def campaigns(self, folder: Path) -> list[tuple[dict[str, str], CampaignConfig]]:
         """Expand the grid: (labels, campaign config) for each policy × oracle × scenario × seed,
-        with campaign states under ``folder/campaigns``."""
+        with campaign states under ``folder/campaigns``. Labels are readable and unique; a grid
+        whose entries repeat a campaign, or whose labels collide, raises a one-line ArcloopError."""
         expanded = []
+        identities: dict[str, str] = {}
+        names: dict[str, str] = {}
         for oracle in self.oracles:
             # Wrapped oracles are different laboratories: "rules" and "rules+flaky" are compared apart.
-            oracle_label = "+".join([oracle.name, *(wrapper.name for wrapper in oracle.wrappers)])
+            oracle_name = oracle_label(oracle)
             for spec in self.scenarios:
                 wrapped = {
                     **oracle.model_dump(mode="json"),
                     "wrappers": [*oracle.model_dump(mode="json")["wrappers"], *spec.oracle_wrappers],
                 }
                 for policy in self.with_random_baseline():
+                    label_of_policy = policy_label(policy)
                     for seed in self.seeds:
                         label = {
-                            "policy": policy.name,
-                            "oracle": oracle_label,
+                            "policy": label_of_policy,
+                            "oracle": oracle_name,
                             "scenario": spec.name,
                             "seed": str(seed),
                         }
-                        name = f"{policy.name}-{oracle_label}-{spec.name}-seed{seed}"
+                        name = f"{label_of_policy}-{oracle_name}-{spec.name}-seed{seed}"
                         data = {
                             **self.campaign,
                             "name": name,
                             "seed": seed,
-                            "policy": policy.model_dump(mode="json"),
+                            "policy": policy.config().model_dump(mode="json"),
                             "oracle": wrapped,
                             "scenario": spec.scenario.model_dump(mode="json"),
                             "tracking": self.tracking.model_dump(mode="json"),
                             "state_dir": str(folder / "campaigns" / name),
                         }
-                        expanded.append((label, validated(CampaignConfig, data, prefix=f"campaign {name}")))
+                        campaign = validated(CampaignConfig, data, prefix=f"campaign {name}")
+                        identity = campaign_identity(campaign)
+                        if identity in identities:
+                            raise ArcloopError(
+                                f"benchmark grid: {name} and {identities[identity]} are the same campaign; "
+                                "remove the repeated entry from policies / oracles / scenarios"
+                            )
+                        if name in names:
+                            raise ArcloopError(
+                                f"benchmark grid: two different campaigns are both labelled {name}; "
+                                "give one of the policies a distinct `label`"
+                            )
+                        identities[identity] = names[name] = name
+                        expanded.append((label, campaign))
         return expanded
 
 

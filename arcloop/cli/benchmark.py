@@ -21,10 +21,19 @@ from arcloop.errors import ArcloopError
 
 def benchmark(
     config: Path = typer.Option(..., "--config", "-c", help="YAML BenchmarkConfig (see examples/)"),
-    runner: str | None = typer.Option(None, help="threads | processes | dask"),
+    runner: str | None = typer.Option(
+        None,
+        help="processes (default: parallel) | dask | threads (one process; model fits take turns)",
+    ),
     dask_address: str | None = typer.Option(None, "--dask-address", help="an existing Dask scheduler"),
     max_workers: int | None = typer.Option(None, "--max-workers", help="campaigns at once"),
     as_json: bool = typer.Option(False, "--json", help="print the summary table as JSON records"),
+    resume: Path | None = typer.Option(
+        None,
+        "--resume",
+        help="continue an earlier run of this config: its folder OUTPUT_DIR/NAME/PARENT_RUN_ID "
+        "(finished campaigns are read back, unfinished ones resume from their checkpoints)",
+    ),
 ) -> None:
     """Run a grid of campaigns concurrently and write the comparison report."""
     from rich.console import Console
@@ -57,7 +66,9 @@ def benchmark(
     remove = add_progress_listener(on_campaign)
     try:
         with stop_on_signals(), progress:
-            result = run_benchmark(bench, runner=runner, max_workers=max_workers, dask_address=dask_address)
+            result = run_benchmark(
+                bench, runner=runner, max_workers=max_workers, dask_address=dask_address, resume_dir=resume
+            )
     finally:
         remove()
         drain_events()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +15,20 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTa
 from arcloop import __version__, interrupt, tracking
 from arcloop.config import BenchmarkConfig, flatten, read_yaml, validated
 from arcloop.errors import ArcloopError
+from arcloop.flows.progress import add_progress_listener, notify
 from arcloop.interrupt import CampaignInterrupted
 from arcloop.report import build_report
 from arcloop.tasks.benchmark import campaign_task
 from arcloop.tasks.settings import quiet_prefect
 
-ProgressListener = Callable[[dict[str, Any]], None]
-_listeners: list[ProgressListener] = []
-
-
-def add_progress_listener(listener: ProgressListener) -> Callable[[], None]:
-    """Call ``listener(event)`` whenever a campaign ends; returns a remover."""
-    _listeners.append(listener)
-    return lambda: _listeners.remove(listener)
+__all__ = ["add_progress_listener", "benchmark_flow", "grid_flow", "run_benchmark", "run_grid", "task_runner"]
 
 
 def task_runner(runner: str, max_workers: int, dask_address: str | None = None) -> TaskRunner:
-    """threads / processes on this machine, or Dask: a LocalCluster, or an existing cluster's address."""
+    """threads / processes on this machine, or Dask: a LocalCluster, or an existing cluster's address.
+
+    threads cost nothing to start but run model fits one at a time (arcloop.models.serial): use
+    them for tiny grids and debugging; processes and Dask run campaigns in parallel."""
     if runner == "threads":
         return ThreadPoolTaskRunner(max_workers=max_workers)
     if runner == "processes":
@@ -61,12 +57,38 @@ def _flow_run_name() -> str:
 @flow(
     name="arcloop-benchmark-grid", flow_run_name=_flow_run_name, log_prints=False, validate_parameters=False
 )
-def grid_flow(config: dict[str, Any]) -> dict[str, Any] | State:
-    """Every campaign of the grid through this flow's task runner; the report on the parent run."""
+def grid_flow(config: dict[str, Any], resume_dir: str | None = None) -> dict[str, Any] | State:
+    """Every campaign of the grid through this flow's task runner; the report on the parent run.
+
+    One call to a plain function: the process pool and Dask pickle this flow (it is in the flow
+    run's context) by value, with the globals its body names (see :mod:`arcloop.grid`)."""
+    return run_grid(config, resume_dir)
+
+
+def resumed_parent(uri: str, resume_dir: str | Path) -> tuple[Path, str]:
+    """The folder of an earlier run of this benchmark and its MLflow parent run (the folder's name)."""
+    folder = Path(resume_dir).resolve()
+    if not (folder / "campaigns").is_dir():
+        raise ArcloopError(f"--resume {resume_dir}: not a benchmark folder (OUTPUT_DIR/NAME/PARENT_RUN_ID)")
+    if not tracking.run_exists(uri, folder.name):
+        raise ArcloopError(
+            f"--resume {resume_dir}: tracking uri {uri!r} holds no parent run {folder.name}; "
+            "resume with the store the benchmark used"
+        )
+    return folder, folder.name
+
+
+def run_grid(config: dict[str, Any], resume_dir: str | None = None) -> dict[str, Any] | State:
+    """The grid flow's body; called inside a flow run, whose task runner it submits to. With
+    ``resume_dir`` it continues that earlier run under the same parent run."""
     bench = validated(BenchmarkConfig, config)
     uri = tracking.resolve_uri(bench.tracking.uri)
     tracking.check_reachable(uri)
     started = time.perf_counter()
+    if resume_dir:
+        folder, parent_run_id = resumed_parent(uri, resume_dir)
+        tracking.mark_running(uri, parent_run_id)
+        return _grid_under(bench, uri, folder, parent_run_id, started, resume=True)
     parent_run_id = tracking.start_run(
         uri,
         bench.tracking.experiment,
@@ -81,20 +103,25 @@ def grid_flow(config: dict[str, Any]) -> dict[str, Any] | State:
         | flatten(bench.campaign, "campaign."),
     )
     folder = (Path(bench.output_dir) / bench.name / parent_run_id).resolve()
+    return _grid_under(bench, uri, folder, parent_run_id, started, resume=False)
+
+
+def _grid_under(
+    bench: BenchmarkConfig, uri: str, folder: Path, parent_run_id: str, started: float, resume: bool
+) -> dict[str, Any] | State:
     try:
         grid = bench.campaigns(folder)
         # SIGINT/SIGTERM: campaigns stop at safe points, not wherever they are.
         with interrupt.reclaimed():
             futures = [
-                campaign_task.submit(campaign.model_dump(mode="json"), labels, parent_run_id)
+                campaign_task.submit(campaign.model_dump(mode="json"), labels, parent_run_id, resume)
                 for labels, campaign in grid
             ]
             outcomes = []
             for done, future in enumerate(as_completed(futures), start=1):
                 outcomes.append(future.result())
                 interrupt.check("benchmark")
-                for listener in list(_listeners):
-                    listener({"done": done, "total": len(futures), "outcome": outcomes[-1]})
+                notify({"done": done, "total": len(futures), "outcome": outcomes[-1]})
         report = build_report(outcomes, folder / "report", title=bench.name)
         tracking.log_artifacts(uri, parent_run_id, report.files, "report")
         wall = time.perf_counter() - started
@@ -115,7 +142,7 @@ def grid_flow(config: dict[str, Any]) -> dict[str, Any] | State:
         tracking.end_run(uri, parent_run_id, status="KILLED")
         return Cancelled(
             message=f"benchmark stopped; MLflow run {parent_run_id} and its unfinished campaign runs "
-            f"ended as KILLED; campaign states are under {folder}"
+            f"ended as KILLED; campaign states are under {folder}; resume with --resume {folder}"
         )
     except BaseException:
         tracking.end_run(uri, parent_run_id, status="FAILED")
@@ -133,14 +160,17 @@ def grid_flow(config: dict[str, Any]) -> dict[str, Any] | State:
 
 
 @flow(name="arcloop-benchmark", flow_run_name=_flow_run_name, log_prints=False, validate_parameters=False)
-def benchmark_flow(config: dict[str, Any] | str) -> dict[str, Any] | State:
+def benchmark_flow(config: dict[str, Any] | str, resume_dir: str | None = None) -> dict[str, Any] | State:
     """Run a benchmark: the grid as a subflow on the task runner its config names.
 
     ``config`` is a BenchmarkConfig as a mapping, or the path of its YAML file (deployments).
+    ``resume_dir``: the folder of an earlier run (OUTPUT_DIR/NAME/PARENT_RUN_ID) to continue.
     """
     bench = validated(BenchmarkConfig, read_yaml(Path(config)) if isinstance(config, str) else config)
     chosen = task_runner(bench.runner, bench.max_workers, bench.dask_address)
-    state = grid_flow.with_options(task_runner=chosen)(bench.model_dump(mode="json"), return_state=True)
+    state = grid_flow.with_options(task_runner=chosen)(
+        bench.model_dump(mode="json"), resume_dir, return_state=True
+    )
     return state if state.is_cancelled() else state.result()
 
 
@@ -149,8 +179,10 @@ def run_benchmark(
     runner: str | None = None,
     max_workers: int | None = None,
     dask_address: str | None = None,
+    resume_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Validate (one-line errors), choose the task runner, run the flow with the heartbeat off."""
+    """Validate (one-line errors), choose the task runner, run the flow with the heartbeat off.
+    ``resume_dir``: continue that earlier run of the same benchmark (see :func:`run_grid`)."""
     bench = config if isinstance(config, BenchmarkConfig) else validated(BenchmarkConfig, config)
     updates = {"runner": runner, "max_workers": max_workers, "dask_address": dask_address}
     bench = validated(
@@ -159,8 +191,12 @@ def run_benchmark(
     tracking.check_reachable(tracking.resolve_uri(bench.tracking.uri))
     bench.campaigns(Path(bench.output_dir))  # every campaign's config is valid before anything runs
     task_runner(bench.runner, bench.max_workers, bench.dask_address)  # dask installed, runner known
+    if resume_dir:
+        resumed_parent(tracking.resolve_uri(bench.tracking.uri), resume_dir)  # a one-line error first
     with quiet_prefect():
-        state = benchmark_flow(bench.model_dump(mode="json"), return_state=True)
+        state = benchmark_flow(
+            bench.model_dump(mode="json"), str(resume_dir) if resume_dir else None, return_state=True
+        )
     if state.is_cancelled():
         raise CampaignInterrupted(state.message or "benchmark stopped", interrupt.requested() or 15)
     return state.result()

@@ -45,14 +45,12 @@ def _notify(event: dict[str, Any]) -> None:
 
 
 class TaskExecutor:
-    """Each step a Prefect task; the oracle call retried by Prefect, within a timeout."""
+    """Each step a Prefect task; the oracle call's retries and timeouts are arcloop's own (one
+    implementation for both executors: :func:`arcloop.campaign.label_with_retries`)."""
 
     def __init__(self, campaign: CampaignConfig) -> None:
-        self._label = label_task.with_options(
-            retries=campaign.oracle_calls.retries,
-            retry_delay_seconds=0,
-            timeout_seconds=campaign.oracle_calls.timeout_seconds,
-        )
+        self._retries = campaign.oracle_calls.retries
+        self._timeout_seconds = campaign.oracle_calls.timeout_seconds
 
     def train(self, setup: steps.CampaignSetup, state: CampaignState, model: SSVAE | None) -> SSVAE:
         return train_task(quote(setup), quote(state), quote(model), state.iteration)
@@ -63,7 +61,9 @@ class TaskExecutor:
     def label(
         self, setup: steps.CampaignSetup, proposal: steps.Proposal, iteration: int, state_dir: Path
     ) -> tuple[LabelBatch, int]:
-        return self._label(quote(setup), quote(proposal), iteration, state_dir)
+        return label_task(
+            quote(setup), quote(proposal), iteration, state_dir, self._retries, self._timeout_seconds
+        )
 
     def measure(
         self,

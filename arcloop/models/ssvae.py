@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -49,6 +48,7 @@ from arcloop.data import DESCRIPTOR_COLUMNS, ELEMENTS
 from arcloop.errors import ArcloopError
 from arcloop.materials import descriptor_matrix, validate_compositions
 from arcloop.models.networks import SSVAENet
+from arcloop.models.serial import serial_section
 from arcloop.models.training import (
     TrainingTensors,
     TrainSettings,
@@ -78,17 +78,11 @@ def _torch_threads(n_threads: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-# Pyro's effect-handler stack and torch's global RNG belong to the process: two fits in two threads
-# interleave their sample sites ("Multiple sample sites named ...") and each other's draws. Every
-# seeded block holds this lock, so threads (a benchmark's thread runner) take turns; processes and
-# Dask workers run in parallel.
-_PROCESS_LOCK = threading.RLock()
-
-
 @contextlib.contextmanager
 def _seeded(seed: int) -> Iterator[None]:
-    """Seed torch's global RNG (which Pyro's samplers use) for the block, then restore the caller's state."""
-    with _PROCESS_LOCK, torch.random.fork_rng(devices=[]):
+    """Seed torch's global RNG (which Pyro's samplers use) for the block, then restore the caller's state.
+    Threads take turns here (:mod:`arcloop.models.serial`); processes and Dask workers run in parallel."""
+    with serial_section(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
 

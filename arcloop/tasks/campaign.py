@@ -6,10 +6,9 @@ from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import task_run
 
 from arcloop import steps, tracking
-from arcloop.campaign import checkpoint, label_once
+from arcloop.campaign import checkpoint, label_with_retries
 from arcloop.models import SSVAE
 from arcloop.oracles import LabelBatch
 from arcloop.state import CampaignState
@@ -38,12 +37,16 @@ def propose_task(
 
 @task(name="label", task_run_name="label-{iteration}", **_TASK_OPTIONS)
 def label_task(
-    setup: steps.CampaignSetup, proposal: steps.Proposal, iteration: int, state_dir: Path
+    setup: steps.CampaignSetup,
+    proposal: steps.Proposal,
+    iteration: int,
+    state_dir: Path,
+    retries: int,
+    timeout_seconds: float,
 ) -> tuple[LabelBatch, int]:
-    """One oracle call; an instrument fault raises and Prefect retries it with a fresh random draw
-    (the attempt number is part of the draw's seed). Returns the labels and the attempt count."""
-    attempt = int(task_run.run_count or 1)
-    return label_once(setup, proposal, iteration, attempt, state_dir), attempt
+    """The iteration's oracle call with its retries and timeouts (the one implementation both
+    executors share, :func:`arcloop.campaign.label_with_retries`). Returns labels and attempts."""
+    return label_with_retries(setup, proposal, iteration, state_dir, retries, timeout_seconds)
 
 
 @task(name="measure", task_run_name="measure-{iteration}", **_TASK_OPTIONS)

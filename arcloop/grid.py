@@ -1,0 +1,96 @@
+"""One benchmark campaign as a plain function: what the benchmark's task runs, on any runner.
+
+Why this is not the body of the Prefect task: Prefect wraps a decorated function in a ``Task`` (or
+``Flow``) object that takes the function's name in its module, so cloudpickle cannot find the
+function by reference and pickles it *by value*, together with every module global its body names.
+The process pool and Dask ship the task (and the flow run's context, which holds the flow) that way.
+Task and flow bodies therefore only call plain functions like this one, which are pickled by
+reference: nothing a module holds (locks, listeners, open stores) travels with a campaign.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from arcloop.campaign import DirectExecutor, drive, preflight
+from arcloop.errors import ArcloopError
+from arcloop.state import latest_checkpoint, load_checkpoint
+
+# Concurrent campaigns share the machine's cores: one torch thread each keeps them from
+# oversubscribing, and makes a campaign's arithmetic the same on every runner.
+CAMPAIGN_TORCH_THREADS = 1
+# Written into a campaign's state dir when it finished: a resumed benchmark reads it back.
+OUTCOME_FILE = "outcome.json"
+
+
+def finished_outcome(state_dir: str | Path | None) -> dict[str, Any] | None:
+    """The outcome of a campaign that finished (status ok), or None if it has not."""
+    path = Path(state_dir) / OUTCOME_FILE if state_dir else None
+    return json.loads(path.read_text()) if path is not None and path.is_file() else None
+
+
+def _record_outcome(state_dir: str | Path, outcome: dict[str, Any]) -> None:
+    staging = Path(state_dir) / f".{OUTCOME_FILE}.tmp"
+    staging.write_text(json.dumps(outcome))
+    os.replace(staging, Path(state_dir) / OUTCOME_FILE)
+
+
+def campaign_outcome(
+    config: dict[str, Any], labels: dict[str, str], parent_run_id: str | None, resume: bool = False
+) -> dict[str, Any]:
+    """Run one campaign to the end; a failure is reported in the outcome, not raised, so that the
+    other campaigns of the benchmark go on. With ``resume`` a finished campaign is not run again
+    (its recorded outcome is returned) and one with a checkpoint continues from it.
+
+    Keys: the labels (policy, oracle, scenario, seed, ...), status (``ok`` / ``failed``), error,
+    summary (:func:`arcloop.campaign.summary`), metrics (one dict per finished iteration),
+    discovery_picks (one flag per paid proposal, in order: True for a discovery; the pick-resolution
+    curve the report's EF/AF read), seconds (wall time of this call).
+    """
+    import torch
+
+    torch.set_num_threads(CAMPAIGN_TORCH_THREADS)
+    started = time.perf_counter()
+    outcome: dict[str, Any] = {
+        **labels,
+        "status": "ok",
+        "error": None,
+        "summary": None,
+        "metrics": [],
+        "discovery_picks": [],
+    }
+    state_dir = config.get("state_dir")
+    if resume:
+        done = finished_outcome(state_dir)
+        if done is not None:
+            return done
+    continues = bool(resume and state_dir and latest_checkpoint(state_dir) is not None)
+    try:
+        campaign, setup = preflight(config, resume=continues)
+        outcome["summary"] = drive(
+            campaign,
+            setup,
+            DirectExecutor.for_campaign(campaign),
+            resume=continues,
+            parent_run_id=parent_run_id,
+            extra_tags={"benchmark_scenario": labels["scenario"], "benchmark_policy": labels["policy"]},
+        )
+    except Exception as error:  # a campaign's failure is data for the report
+        outcome["status"] = "failed"
+        message = str(error).splitlines()[0] if str(error) else ""
+        outcome["error"] = f"{type(error).__name__}: {message}"
+        if not isinstance(error, ArcloopError):
+            outcome["traceback"] = traceback.format_exc(limit=8)
+    if state_dir and latest_checkpoint(state_dir) is not None:
+        state = load_checkpoint(state_dir)[0]
+        outcome["metrics"] = state.metrics
+        outcome["discovery_picks"] = state.proposed_discovery[state.paid].tolist()
+    outcome["seconds"] = time.perf_counter() - started
+    if outcome["status"] == "ok" and state_dir:
+        _record_outcome(state_dir, outcome)
+    return outcome

@@ -1,0 +1,213 @@
+"""The processes runner from every entry point: Python, the CLI, and a served deployment.
+
+The bug these guard: Prefect's process pool and Dask pickle the task and the flow run's context (which
+holds the flow). A decorated function is pickled by value with the globals its body names, so a
+module-level registry holding the CLI's progress bar (and its lock) travelled with every campaign.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import cloudpickle
+import pytest
+import yaml
+from campaign_support import tiny_benchmark
+from test_serve import free_port, wait_healthy
+
+from arcloop.flows.benchmark import add_progress_listener, benchmark_flow, grid_flow, run_benchmark
+from arcloop.tasks.benchmark import campaign_task
+
+WORKTREE = Path(__file__).resolve().parents[1]
+
+
+def smallest_grid(workdir: Path, tracking_uri: str, **overrides) -> dict:
+    """greedy + random, one seed, one iteration of a batch of 4: two campaigns."""
+    config = tiny_benchmark(workdir, tracking_uri, policies=[{"name": "greedy"}], seeds=[0], **overrides)
+    config["campaign"] = {**config["campaign"], "iterations": 1, "batch_size": 4}
+    return config
+
+
+class LockedListener:
+    """What the CLI registers: a listener that holds a lock (rich's progress bar does)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.events: list[dict] = []
+
+    def __call__(self, event: dict) -> None:
+        with self.lock:
+            self.events.append(event)
+
+
+def test_task_and_flows_pickle_while_a_listener_with_a_lock_is_registered():
+    listener = LockedListener()
+    remove = add_progress_listener(listener)
+    try:
+        for shipped in (campaign_task, grid_flow, benchmark_flow):
+            restored = cloudpickle.loads(cloudpickle.dumps(shipped))
+            assert restored.name == shipped.name
+    finally:
+        remove()
+
+
+@pytest.mark.slow
+def test_run_benchmark_on_processes_with_a_listener(prefect_harness, workdir, tracking_uri):
+    listener = LockedListener()
+    remove = add_progress_listener(listener)
+    try:
+        result = run_benchmark(smallest_grid(workdir, tracking_uri), runner="processes")
+    finally:
+        remove()
+    assert result["n_campaigns"] == 2 and result["n_failed"] == 0
+    assert {record["policy"] for record in result["summary"]} == {"greedy", "random"}
+    assert [event["done"] for event in listener.events] == [1, 2]
+
+
+def cli_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(WORKTREE)}
+
+
+@pytest.mark.slow
+def test_cli_benchmark_on_processes_from_a_fresh_directory(workdir, tracking_uri):
+    config = workdir / "grid.yaml"
+    config.write_text(yaml.safe_dump(smallest_grid(workdir, tracking_uri, runner="processes")))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from arcloop.cli import run; run()",
+            "benchmark",
+            "--config",
+            str(config),
+            "--json",
+        ],
+        cwd=workdir,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    records = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {record["policy"] for record in records} == {"greedy", "random"}
+    assert all(record["n_failed"] == 0 for record in records)
+
+
+TRIGGER = """
+import sys, time
+from prefect.deployments import run_deployment
+deadline = time.monotonic() + 120
+while True:
+    try:
+        run = run_deployment("arcloop-benchmark/nightly-benchmark", timeout=840)
+        break
+    except Exception:
+        if time.monotonic() > deadline:
+            raise
+        time.sleep(1)
+print("STATE", run.state.type.value, run.state.name)
+"""
+
+
+@pytest.mark.slow
+def test_served_benchmark_deployment_runs_on_processes(workdir, tracking_uri):
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {**cli_env(), "PREFECT_HOME": str(workdir / "prefect-server"), "PREFECT_API_URL": api}
+    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    (workdir / "grid.yaml").write_text(
+        yaml.safe_dump(smallest_grid(workdir, tracking_uri, runner="processes"))
+    )
+    prefect_file = workdir / "prefect.yaml"
+    prefect_file.write_text(
+        yaml.safe_dump(
+            {
+                "name": "arcloop-test",
+                "deployments": [
+                    {
+                        "name": "nightly-benchmark",
+                        "entrypoint": "arcloop/flows/benchmark.py:benchmark_flow",
+                        "parameters": {"config": "grid.yaml"},
+                        "schedules": [{"cron": "0 2 * * *", "timezone": "UTC"}],
+                    }
+                ],
+            }
+        )
+    )
+    server_env = {key: value for key, value in env.items() if key != "PREFECT_API_URL"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=server_env,
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    serve = None
+    try:
+        wait_healthy(f"{api}/health", timeout=180)
+        serve = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from arcloop.cli import run; run()",
+                "serve",
+                "--prefect-file",
+                str(prefect_file),
+            ],
+            env=env,
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        trigger = subprocess.run(
+            [sys.executable, "-c", TRIGGER], env=env, cwd=workdir, capture_output=True, text=True, timeout=900
+        )
+        assert "STATE COMPLETED" in trigger.stdout, trigger.stdout[-2000:] + trigger.stderr[-3000:]
+        reports = list((workdir / "out" / "tiny").glob("*/report/summary.csv"))
+        assert len(reports) == 1
+    finally:
+        for process in (serve, server):
+            if process is not None:
+                process.terminate()
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def timeless(records: list[dict]) -> list[dict]:
+    """Summary records without wall-clock figures, NaN as None (so that equal tables compare equal)."""
+    return [
+        {k: (None if v != v else v) for k, v in r.items() if "wall" not in k and "seconds" not in k}
+        for r in records
+    ]
+
+
+def test_resume_reads_finished_campaigns_back_and_continues_the_others(
+    prefect_harness, workdir, tracking_uri
+):
+    from mlflow.tracking import MlflowClient
+
+    config = smallest_grid(workdir, tracking_uri, runner="threads")
+    first = run_benchmark(config)
+    folder = Path(first["output_dir"])
+    # greedy's campaign did not record its end: it resumes from its final checkpoint.
+    (folder / "campaigns" / "greedy-rules-random-seed0" / "outcome.json").unlink()
+    random_outcome = (folder / "campaigns" / "random-rules-random-seed0" / "outcome.json").read_text()
+    second = run_benchmark(config, resume_dir=folder)
+
+    assert second["parent_run_id"] == first["parent_run_id"]
+    assert timeless(second["summary"]) == timeless(first["summary"])
+    assert (folder / "campaigns" / "random-rules-random-seed0" / "outcome.json").read_text() == random_outcome
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("bench").experiment_id
+    parents = client.search_runs([experiment], "tags.kind = 'benchmark'")
+    children = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{first['parent_run_id']}'")
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert len(children) == 2  # one MLflow run per campaign start: none started twice
