@@ -9,4 +9,4 @@ cd "$root"
 arcloop data info
 arcloop campaign --config "$root/examples/demo.yaml" --state-dir "arcloop-state/demo-$(date +%Y%m%d-%H%M%S)" "$@"
 echo
-echo "Open the MLflow UI on this run:  $(dirname "$(command -v arcloop)")/arcloop ui   (then http://127.0.0.1:5000)"
+echo "Open the MLflow UI on this run:  $(dirname "$(command -v arcloop)")/arcloop ui --experiment arcloop-demo"
