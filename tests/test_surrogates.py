@@ -16,8 +16,8 @@ from arcloop.errors import ArcloopError
 from arcloop.metrics.model import expected_calibration_error
 from arcloop.models import SSVAE, distinct_alloys
 from arcloop.models.networks import HeadEnsemble
+from arcloop.policies import build_policy
 from arcloop.policies.base import Candidates, Context
-from arcloop.policies.baselines import ThompsonPolicy
 from arcloop.surrogates import (
     SURROGATES,
     ForestSurrogate,
@@ -103,7 +103,8 @@ def test_thompson_with_gp_matches_exact_enumeration(step_gp: GPSurrogate) -> Non
     context = Context(labelled_z=np.zeros((0, 2)), labels=np.zeros(0, dtype=np.int64))
     rng = np.random.default_rng(0)
     trials = 20_000
-    picks = np.array([ThompsonPolicy().select(candidates, context, 1, rng)[0] for _ in range(trials)])
+    thompson = build_policy("thompson")
+    picks = np.array([thompson.select(candidates, context, 1, rng)[0] for _ in range(trials)])
     frequency = np.bincount(picks, minlength=5) / trials
     assert np.all(np.abs(frequency - exact) < 4 * np.sqrt(exact * (1 - exact) / trials) + 1e-9)
 
