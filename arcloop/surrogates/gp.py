@@ -23,7 +23,8 @@ from pyro.infer import TraceMeanField_ELBO
 
 from arcloop.errors import ArcloopError
 from arcloop.materials import descriptor_matrix, validate_compositions
-from arcloop.models.ssvae import _PROCESS_LOCK, _seeded
+from arcloop.models.serial import serial_section
+from arcloop.models.ssvae import _seeded
 from arcloop.oracles.params import validated_init
 from arcloop.surrogates.base import BaseSurrogate, check_latent, check_xy
 
@@ -44,7 +45,7 @@ def _torch_block(n_threads: int) -> Iterator[None]:
     previous = torch.get_num_threads()
     torch.set_num_threads(n_threads)
     try:
-        with _PROCESS_LOCK, pyro.settings.context(module_local_params=True):
+        with serial_section(), pyro.settings.context(module_local_params=True):
             yield
     finally:
         torch.set_num_threads(previous)
