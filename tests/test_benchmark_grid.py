@@ -37,7 +37,7 @@ def test_two_configurations_of_one_policy_get_two_readable_labels_and_folders():
     folders = {campaign.state_dir for _, campaign in campaigns}
     assert len(folders) == 4
     # The label is the report's; the campaign gets the plain PolicyConfig.
-    assert campaigns[2][1].policy.model_dump() == {"name": "greedy", "params": {}}
+    assert campaigns[2][1].policy.model_dump() == {"name": "greedy", "params": {}, "builder": None}
     assert len({campaign_identity(campaign) for _, campaign in campaigns}) == 4
 
 
