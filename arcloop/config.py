@@ -99,7 +99,9 @@ class TrackingConfig(StrictModel):
 
 
 class OracleRetryConfig(StrictModel):
-    retries: int = Field(3, ge=0, le=100, description="retries of a failed or timed-out oracle call, each with a fresh draw")
+    retries: int = Field(
+        3, ge=0, le=100, description="retries of a failed or timed-out oracle call, each with a fresh draw"
+    )
     timeout_seconds: float = Field(120.0, gt=0, description="an oracle call longer than this fails")
 
 
