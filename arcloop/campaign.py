@@ -27,7 +27,6 @@ from arcloop.config import CampaignConfig, OracleRetryConfig, dump_yaml, validat
 from arcloop.errors import ArcloopError
 from arcloop.interrupt import CampaignInterrupted
 from arcloop.materials import parse_formula
-from arcloop.models import SSVAE
 from arcloop.oracles import LabelBatch, OracleError, OracleTimeout
 from arcloop.state import CampaignState, config_path, latest_checkpoint, load_checkpoint, save_checkpoint
 from arcloop.tracking.figures import latent_map, metric_trajectories
@@ -43,8 +42,12 @@ T = TypeVar("T")
 class StepExecutor(Protocol):
     """How the loop's steps are run (directly, or as Prefect tasks)."""
 
-    def train(self, setup: steps.CampaignSetup, state: CampaignState, model: SSVAE | None) -> SSVAE: ...
-    def propose(self, setup: steps.CampaignSetup, state: CampaignState, model: SSVAE) -> steps.Proposal: ...
+    def train(
+        self, setup: steps.CampaignSetup, state: CampaignState, models: steps.Models | None
+    ) -> steps.Models: ...
+    def propose(
+        self, setup: steps.CampaignSetup, state: CampaignState, models: steps.Models
+    ) -> steps.Proposal: ...
     def label(
         self, setup: steps.CampaignSetup, proposal: steps.Proposal, iteration: int, state_dir: Path
     ) -> tuple[LabelBatch, int]: ...
@@ -52,18 +55,18 @@ class StepExecutor(Protocol):
         self,
         setup: steps.CampaignSetup,
         state: CampaignState,
-        model: SSVAE,
+        models: steps.Models,
         proposal: steps.Proposal,
         labels: LabelBatch,
         attempts: int,
     ) -> tuple[CampaignState, dict[str, float]]: ...
-    def checkpoint(self, state_dir: Path, state: CampaignState, model: SSVAE | None) -> Path: ...
+    def checkpoint(self, state_dir: Path, state: CampaignState, models: steps.Models | None) -> Path: ...
     def log(self, uri: str, run_id: str, metrics: dict[str, float], step: int) -> int: ...
 
 
-def checkpoint(state_dir: Path, state: CampaignState, model: SSVAE | None) -> Path:
-    """Checkpoint the state and, once there is one, the model's weights (see :mod:`arcloop.state`)."""
-    return save_checkpoint(state_dir, state, save_model=model.save if model is not None else None)
+def checkpoint(state_dir: Path, state: CampaignState, models: steps.Models | None) -> Path:
+    """Checkpoint the state and, once there are any, the models (see :mod:`arcloop.state`)."""
+    return save_checkpoint(state_dir, state, save_model=models.save if models is not None else None)
 
 
 def timed_call(call: Callable[[], T], timeout_seconds: float, what: str) -> T:
@@ -152,11 +155,15 @@ class DirectExecutor:
     def for_campaign(cls, campaign: CampaignConfig) -> DirectExecutor:
         return cls(campaign.oracle_calls.retries, campaign.oracle_calls.timeout_seconds)
 
-    def train(self, setup: steps.CampaignSetup, state: CampaignState, model: SSVAE | None) -> SSVAE:
-        return steps.train(setup, state, model)
+    def train(
+        self, setup: steps.CampaignSetup, state: CampaignState, models: steps.Models | None
+    ) -> steps.Models:
+        return steps.train(setup, state, models)
 
-    def propose(self, setup: steps.CampaignSetup, state: CampaignState, model: SSVAE) -> steps.Proposal:
-        return steps.propose(setup, state, model)
+    def propose(
+        self, setup: steps.CampaignSetup, state: CampaignState, models: steps.Models
+    ) -> steps.Proposal:
+        return steps.propose(setup, state, models)
 
     def label(
         self, setup: steps.CampaignSetup, proposal: steps.Proposal, iteration: int, state_dir: Path
@@ -167,15 +174,15 @@ class DirectExecutor:
         self,
         setup: steps.CampaignSetup,
         state: CampaignState,
-        model: SSVAE,
+        models: steps.Models,
         proposal: steps.Proposal,
         labels: LabelBatch,
         attempts: int,
     ) -> tuple[CampaignState, dict[str, float]]:
-        return steps.measure(setup, state, model, proposal, labels, attempts)
+        return steps.measure(setup, state, models, proposal, labels, attempts)
 
-    def checkpoint(self, state_dir: Path, state: CampaignState, model: SSVAE | None) -> Path:
-        return checkpoint(state_dir, state, model)
+    def checkpoint(self, state_dir: Path, state: CampaignState, models: steps.Models | None) -> Path:
+        return checkpoint(state_dir, state, models)
 
     def log(self, uri: str, run_id: str, metrics: dict[str, float], step: int) -> int:
         return tracking.log_metrics(uri, run_id, metrics, step)
@@ -319,7 +326,7 @@ def start_or_resume(
     resume: bool,
     parent_run_id: str | None = None,
     extra_tags: dict[str, str] | None = None,
-) -> tuple[CampaignState, SSVAE | None]:
+) -> tuple[CampaignState, steps.Models | None]:
     """The state to continue from: a fresh campaign (new MLflow run, checkpoint 0) or the last checkpoint.
 
     ``resume`` with no checkpoint yet (stopped before checkpoint 0) starts from the saved config,
@@ -345,11 +352,14 @@ def start_or_resume(
     for step in range(_read_logged_step(state_dir) + 1, state.iteration):
         tracking.log_metrics(uri, state.mlflow_run_id, state.metrics[step], step)
         _write_logged_step(state_dir, step)
-    return state, SSVAE.load(model_path) if model_path else None
+    return state, steps.Models.load(model_path) if model_path else None
 
 
-def finish(config: CampaignConfig, setup: steps.CampaignSetup, state: CampaignState, model: SSVAE) -> None:
+def finish(
+    config: CampaignConfig, setup: steps.CampaignSetup, state: CampaignState, models: steps.Models
+) -> None:
     """Artifacts of a finished campaign: history table, latent map, trajectories, final model."""
+    model = models.ssvae
     uri, run_id = config.tracking.uri, state.mlflow_run_id
     assert run_id is not None
     with tempfile.TemporaryDirectory(prefix="arcloop-artifacts-") as folder:
@@ -410,27 +420,27 @@ def drive(
     """
     uri = campaign.tracking.uri
     state_dir = Path(campaign.state_dir)
-    state, model = start_or_resume(campaign, setup, resume, parent_run_id, extra_tags)
+    state, models = start_or_resume(campaign, setup, resume, parent_run_id, extra_tags)
     run_id = state.mlflow_run_id
     assert run_id is not None
     try:
         while state.iteration < campaign.iterations:
             iteration = state.iteration
             interrupt.check()
-            model = executor.train(setup, state, model)
+            models = executor.train(setup, state, models)
             interrupt.check()
-            proposal = executor.propose(setup, state, model)
+            proposal = executor.propose(setup, state, models)
             interrupt.check()
             labels, attempts = executor.label(setup, proposal, iteration, state_dir)
-            state, metrics = executor.measure(setup, state, model, proposal, labels, attempts)
-            executor.checkpoint(state_dir, state, model)
+            state, metrics = executor.measure(setup, state, models, proposal, labels, attempts)
+            executor.checkpoint(state_dir, state, models)
             executor.log(uri, run_id, metrics, iteration)
             _write_logged_step(state_dir, iteration)
             if notify is not None:
                 notify({"iteration": iteration, "iterations": campaign.iterations, "metrics": metrics})
-        if model is None:
-            model = executor.train(setup, state, None)
-        finish(campaign, setup, state, model)
+        if models is None:
+            models = executor.train(setup, state, None)
+        finish(campaign, setup, state, models)
     except (CampaignInterrupted, KeyboardInterrupt) as stop:
         tracking.end_run(uri, run_id, status="KILLED")
         signum = getattr(stop, "signum", interrupt.requested() or 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,6 +16,7 @@ from arcloop.errors import ArcloopError, format_validation_error
 from arcloop.materials import FAMILY_NAMES
 from arcloop.oracles import OracleConfig
 from arcloop.policies import CandidateConfig, PolicyConfig
+from arcloop.surrogates.config import SurrogateConfig
 
 
 def validated(model: type[BaseModel], data: Any, prefix: str = "") -> Any:
@@ -124,6 +126,9 @@ class CampaignConfig(StrictModel):
     model: ModelConfig = Field(default_factory=ModelConfig)
     candidates: CandidateConfig = Field(default_factory=CandidateConfig)
     policy: PolicyConfig = Field(default_factory=lambda: PolicyConfig(name="uncertainty"))
+    surrogate: SurrogateConfig = Field(
+        default_factory=SurrogateConfig, description="what the policy reads: forest (default), gp, ssvae"
+    )
     oracle: OracleConfig = Field(default_factory=lambda: OracleConfig(name="rules"))
     scenario: ScenarioConfig = Field(default_factory=ScenarioConfig)
     target: TargetConfig = Field(default_factory=TargetConfig)
@@ -254,12 +259,15 @@ def oracle_label(oracle: OracleConfig) -> str:
     return "+".join([readable_label(oracle.name, settings), *(w.name for w in oracle.wrappers)])
 
 
+def surrogate_label(surrogate: SurrogateConfig) -> str:
+    """``name[params]``: ``forest``, ``gp[space=descriptors]``."""
+    return readable_label(surrogate.name, {"params": surrogate.params} if surrogate.params else {})
+
+
 def campaign_identity(campaign: CampaignConfig) -> str:
     """What makes a campaign of a grid a different experiment: policy (whole PolicyConfig), surrogate,
     oracle with every wrapper, scenario, seed. Two grid entries with one identity are one campaign."""
-    data = campaign.model_dump(mode="json", include={"policy", "oracle", "scenario", "seed"})
-    # Hook for the surrogate field (not yet a CampaignConfig field): part of the identity once it is.
-    data["surrogate"] = campaign.model_dump(mode="json").get("surrogate")
+    data = campaign.model_dump(mode="json", include={"policy", "surrogate", "oracle", "scenario", "seed"})
     return json.dumps(data, sort_keys=True)
 
 
@@ -273,6 +281,11 @@ class BenchmarkConfig(StrictModel):
     policies: list[BenchmarkPolicy] = Field(min_length=1)
     oracles: list[OracleConfig] = Field(default_factory=lambda: [OracleConfig(name="rules")], min_length=1)
     scenarios: list[ScenarioSpec] = Field(default_factory=lambda: [ScenarioSpec(name="random")], min_length=1)
+    surrogates: list[SurrogateConfig] = Field(
+        default_factory=lambda: [SurrogateConfig()],
+        min_length=1,
+        description="surrogates the policies read, an axis of the grid (default: forest)",
+    )
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     runner: Literal["threads", "processes", "dask"] = Field(
         "processes",
@@ -297,7 +310,16 @@ class BenchmarkConfig(StrictModel):
     @field_validator("campaign")
     @classmethod
     def _shared_settings(cls, data: dict[str, Any]) -> dict[str, Any]:
-        owned = {"policy", "oracle", "scenario", "seed", "name", "tracking", "state_dir"}.intersection(data)
+        owned = {
+            "policy",
+            "surrogate",
+            "oracle",
+            "scenario",
+            "seed",
+            "name",
+            "tracking",
+            "state_dir",
+        }.intersection(data)
         if owned:
             raise ValueError(
                 f"set {', '.join(sorted(owned))} through the benchmark's own fields, not campaign"
@@ -315,6 +337,15 @@ class BenchmarkConfig(StrictModel):
                 )
         return policies
 
+    @field_validator("surrogates")
+    @classmethod
+    def _distinct_surrogates(cls, surrogates: list[SurrogateConfig]) -> list[SurrogateConfig]:
+        labels = [surrogate_label(s) for s in surrogates]
+        repeated = sorted({label for label in labels if labels.count(label) > 1})
+        if repeated:
+            raise ValueError(f"surrogate {repeated[0]!r} is listed twice; list each surrogate once")
+        return surrogates
+
     @field_validator("scenarios")
     @classmethod
     def _distinct_scenarios(cls, scenarios: list[ScenarioSpec]) -> list[ScenarioSpec]:
@@ -331,7 +362,7 @@ class BenchmarkConfig(StrictModel):
         return [*self.policies, BenchmarkPolicy(name="random")]
 
     def campaigns(self, folder: Path) -> list[tuple[dict[str, str], CampaignConfig]]:
-        """Expand the grid: (labels, campaign config) for each policy × oracle × scenario × seed,
+        """Expand the grid: (labels, campaign config) for each oracle × scenario × surrogate × policy × seed,
         with campaign states under ``folder/campaigns``. Labels are readable and unique; a grid
         whose entries repeat a campaign, or whose labels collide, raises a one-line ArcloopError."""
         expanded = []
@@ -345,21 +376,30 @@ class BenchmarkConfig(StrictModel):
                     **oracle.model_dump(mode="json"),
                     "wrappers": [*oracle.model_dump(mode="json")["wrappers"], *spec.oracle_wrappers],
                 }
-                for policy in self.with_random_baseline():
+                for surrogate, policy in itertools.product(self.surrogates, self.with_random_baseline()):
                     label_of_policy = policy_label(policy)
+                    label_of_surrogate = surrogate_label(surrogate)
+                    # One surrogate: names stay policy-oracle-scenario-seed; several: the surrogate too.
+                    stem = (
+                        label_of_policy
+                        if len(self.surrogates) == 1
+                        else f"{label_of_policy}-{label_of_surrogate}"
+                    )
                     for seed in self.seeds:
                         label = {
                             "policy": label_of_policy,
+                            "surrogate": label_of_surrogate,
                             "oracle": oracle_name,
                             "scenario": spec.name,
                             "seed": str(seed),
                         }
-                        name = f"{label_of_policy}-{oracle_name}-{spec.name}-seed{seed}"
+                        name = f"{stem}-{oracle_name}-{spec.name}-seed{seed}"
                         data = {
                             **self.campaign,
                             "name": name,
                             "seed": seed,
                             "policy": policy.config().model_dump(mode="json"),
+                            "surrogate": surrogate.model_dump(mode="json"),
                             "oracle": wrapped,
                             "scenario": spec.scenario.model_dump(mode="json"),
                             "tracking": self.tracking.model_dump(mode="json"),

@@ -78,7 +78,11 @@ def campaign_outcome(
             DirectExecutor.for_campaign(campaign),
             resume=continues,
             parent_run_id=parent_run_id,
-            extra_tags={"benchmark_scenario": labels["scenario"], "benchmark_policy": labels["policy"]},
+            extra_tags={
+                "benchmark_scenario": labels["scenario"],
+                "benchmark_policy": labels["policy"],
+                "benchmark_surrogate": labels["surrogate"],
+            },
         )
     except Exception as error:  # a campaign's failure is data for the report
         outcome["status"] = "failed"

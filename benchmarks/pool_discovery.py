@@ -18,18 +18,26 @@ Readings per campaign:
   ``found_loop``: among the 320 picked ones only.
 - ``seconds``: wall time of the campaign (fits and ranking).
 
-Methods (all greedy: fit on everything labelled, take the top 16 of the unlabelled pool):
+Methods:
 - ``reference_rf``: THE REFERENCE, written here with scikit-learn only: a RandomForestClassifier
   (200 trees, n_jobs=1, random_state=seed) on the 8 descriptors + 30 fractions, refit every batch,
-  ranking the unlabelled pool restricted to ≥ 6-element alloys by predict_proba.
-- ``forest``, ``gp_descriptors``, ``gp_latent``, ``ssvae``: the arcloop surrogates, ranking by
-  p_mean × 1[≥ 6 elements]. ``gp_latent`` reads a fixed latent frame: an SSVAE
-  (``SSVAE.campaign_defaults()``, seed) fitted once per seed on the 32 initial labels + the rest
-  unlabelled; ``ssvae`` starts from that same fit and warm-refits it (30 epochs) every batch.
+  greedy top 16 of the unlabelled pool restricted to ≥ 6-element alloys by predict_proba.
 - ``random``: uniform picks (seeded), for the found-after-320 baseline.
+- ``POLICY@SURROGATE`` (e.g. ``greedy@forest``, ``thompson@gp``, ``uncertainty@ssvae``): arcloop's own
+  campaign loop (``arcloop.steps.run_plain``: the loop every campaign runs, without MLflow) on this
+  task: candidates = the pool, oracle = ``lookup`` (the real label), 32 initial alloys, no held-out
+  set, target = single phase with ≥ 6 elements, ``target.novelty`` 0 and ``reference: none`` (a
+  discovery is then a target composition not labelled before: what "found" counts), the policy's
+  default parameters and batch builder, surrogates ``forest``, ``gp`` (latent space),
+  ``gp_descriptors`` and ``ssvae`` with their defaults. The policy ranks by P(target) = the
+  surrogate's draws × the target's composition part; nobody restricts the pool by hand.
 
-    python benchmarks/pool_discovery.py --seeds 0-9            # every method, 10 seeds
-    python benchmarks/pool_discovery.py --seeds 0-2 --methods reference_rf,forest
+Every method of a seed starts from the same 32 alloys: the campaign's own initial set for that seed.
+The lookup oracle abstains on 6 conflicting duplicate alloys (free, never a target); the reference and
+``random`` read the dataset label of every row.
+
+    python benchmarks/pool_discovery.py --seeds 0-9 --workers 2       # every method, 10 seeds
+    python benchmarks/pool_discovery.py --seeds 0-2 --methods reference_rf,greedy@forest
 Prints one JSON object: per method the median and IQR (25th, 75th percentile) of af50 and found, the
 median seconds per campaign, and the per-seed values.
 """
@@ -37,29 +45,41 @@ median seconds per campaign, and the per-seed values.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from functools import cache
 
 import numpy as np
 from _machine import machine_info
 from sklearn.ensemble import RandomForestClassifier
 
+os.environ.setdefault("ARCLOOP_CACHE_DIR", tempfile.mkdtemp(prefix="arcloop-pool-cache-"))
+
+from arcloop.config import CampaignConfig, validated
 from arcloop.data import alloy_fractions, alloy_labels
 from arcloop.materials import descriptor_matrix
 from arcloop.materials.families import n_elements
 from arcloop.metrics import random_expected_draws
-from arcloop.models import SSVAE
-from arcloop.surrogates import build_surrogate
+from arcloop.steps import prepare, run_plain, target_mask
 
 MIN_ELEMENTS = 6
 N_INITIAL = 32
 N_BATCHES = 20
 BATCH = 16
-METHODS = ("reference_rf", "forest", "gp_descriptors", "gp_latent", "ssvae", "random")
+POLICIES = ("greedy", "uncertainty", "entropy", "thompson", "novelty", "random")
+SURROGATES = {
+    "forest": {"name": "forest"},
+    "gp": {"name": "gp"},
+    "gp_descriptors": {"name": "gp", "params": {"space": "descriptors"}},
+    "ssvae": {"name": "ssvae"},
+}
+CAMPAIGNS = tuple(f"{policy}@{surrogate}" for surrogate in SURROGATES for policy in POLICIES)
+METHODS = ("reference_rf", "random", *CAMPAIGNS)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -88,8 +108,29 @@ def af_at_half(hit_sequence: np.ndarray, n_pool: int, n_targets: int, offset: in
     return random_expected_draws(n_pool, n_targets, need) / float(reached[0] + 1 - offset)
 
 
+def campaign_config(seed: int, policy: str = "random", surrogate: str = "forest") -> CampaignConfig:
+    """arcloop's campaign on this task (see the module docstring)."""
+    folder = tempfile.mkdtemp(prefix="arcloop-pool-")
+    return validated(
+        CampaignConfig,
+        {
+            "seed": seed,
+            "iterations": N_BATCHES,
+            "batch_size": BATCH,
+            "candidates": {"source": "pool"},
+            "policy": {"name": policy},
+            "surrogate": SURROGATES[surrogate],
+            "oracle": {"name": "lookup"},
+            "scenario": {"kind": "random", "n_initial": N_INITIAL, "holdout_fraction": 0.0},
+            "target": {"min_elements": MIN_ELEMENTS, "novelty": 0.0, "reference": "none"},
+            "tracking": {"uri": f"sqlite:///{folder}/mlruns.db"},
+            "state_dir": f"{folder}/state",
+        },
+    )
+
+
 class Task:
-    """The pool, its labels and targets, and each seed's initial set."""
+    """The pool, its labels and targets, and each seed's initial set (the campaign's own)."""
 
     def __init__(self) -> None:
         self.X = alloy_fractions()
@@ -98,15 +139,28 @@ class Task:
         self.target = (self.y == 1) & self.many
         self.F = descriptor_matrix(self.X)
 
-    def initial(self, seed: int) -> np.ndarray:
-        return np.random.default_rng([seed, 0]).choice(len(self.X), size=N_INITIAL, replace=False)
+    @staticmethod
+    @cache
+    def initial(seed: int) -> np.ndarray:
+        return prepare(campaign_config(seed)).initial
 
 
 Ranker = Callable[[np.ndarray, np.ndarray, int], np.ndarray]  # (labelled, unlabelled, batch) -> scores
 
 
+def readings(hits: np.ndarray, n_pool: int, n_targets: int, seconds: float) -> dict[str, float]:
+    """af50, af50_loop, found, found_loop of a hit sequence in pick order (the initial set first)."""
+    return {
+        "af50": af_at_half(hits, n_pool, n_targets),
+        "af50_loop": af_at_half(hits, n_pool, n_targets, offset=N_INITIAL),
+        "found": float(hits.sum()),
+        "found_loop": float(hits[N_INITIAL:].sum()),
+        "seconds": seconds,
+    }
+
+
 def run_loop(task: Task, seed: int, score: Ranker) -> dict[str, float]:
-    """Greedy loop: 20 batches of the top 16 unlabelled alloys by ``score``; returns af50, found, seconds."""
+    """Greedy loop: 20 batches of the top 16 unlabelled alloys by ``score``."""
     started = time.perf_counter()
     labelled = list(task.initial(seed))
     for batch in range(N_BATCHES):
@@ -116,14 +170,7 @@ def run_loop(task: Task, seed: int, score: Ranker) -> dict[str, float]:
         scores = score(np.asarray(labelled), unlabelled, batch)
         labelled.extend(int(i) for i in top_k(scores, unlabelled, BATCH))
     hits = task.target[np.asarray(labelled)]
-    n_pool, n_targets = len(task.X), int(task.target.sum())
-    return {
-        "af50": af_at_half(hits, n_pool, n_targets),
-        "af50_loop": af_at_half(hits, n_pool, n_targets, offset=N_INITIAL),
-        "found": float(hits.sum()),
-        "found_loop": float(hits[N_INITIAL:].sum()),
-        "seconds": time.perf_counter() - started,
-    }
+    return readings(hits, len(task.X), int(task.target.sum()), time.perf_counter() - started)
 
 
 def reference_rf(task: Task, seed: int) -> Ranker:
@@ -140,66 +187,51 @@ def reference_rf(task: Task, seed: int) -> Ranker:
     return score
 
 
-def surrogate_ranker(task: Task, seed: int, name: str, params: dict, model: SSVAE | None) -> Ranker:
-    surrogate = build_surrogate(name, **params, random_state=seed)
-    latent = model.encode(task.X) if (name == "gp" and params.get("space") == "latent") else None
-
-    def score(labelled: np.ndarray, unlabelled: np.ndarray, batch: int) -> np.ndarray:
-        fitted_model = None
-        if name == "ssvae":
-            assert model is not None
-            if batch > 0:  # batch 0 reads the initial fit itself
-                model.fit(task.X[labelled], task.y[labelled], task.X[unlabelled])
-            fitted_model = model
-        z = None if latent is None else latent[labelled]
-        surrogate.fit(task.X[labelled], task.y[labelled], z=z, model=fitted_model)
-        p_mean, _ = surrogate.predict(task.X[unlabelled], None if latent is None else latent[unlabelled])
-        return p_mean * task.many[unlabelled]
-
-    return score
-
-
 def random_ranker(seed: int) -> Ranker:
     rng = np.random.default_rng([seed, 9])
     return lambda labelled, unlabelled, batch: rng.random(len(unlabelled))
 
 
-def initial_ssvae(task: Task, seed: int) -> tuple[SSVAE, float]:
-    """SSVAE (campaign defaults) fitted on the 32 initial labels, every other alloy unlabelled."""
+def run_campaign(task: Task, seed: int, method: str) -> dict[str, float]:
+    """arcloop's loop for ``POLICY@SURROGATE``; hits in pick order (initial set, then each batch in
+    the builder's order), truth = the lookup oracle's verdict."""
+    policy, surrogate = method.split("@")
+    config = campaign_config(seed, policy, surrogate)
     started = time.perf_counter()
-    initial = task.initial(seed)
-    rest = np.setdiff1d(np.arange(len(task.X)), initial)
-    model = SSVAE(**SSVAE.campaign_defaults(), seed=seed)
-    model.fit(task.X[initial], task.y[initial], task.X[rest])
-    return model, time.perf_counter() - started
+    state = run_plain(config)
+    seconds = time.perf_counter() - started
+    initial_hits = target_mask(config, state.labelled_X[:N_INITIAL], state.labelled_y[:N_INITIAL])
+    hits = np.concatenate([initial_hits, state.proposed_hit]).astype(bool)
+    return readings(hits, len(task.X), int(task.target.sum()), seconds)
 
 
-def run(seeds: list[int], methods: list[str]) -> dict[str, object]:
+def run_one(method: str, seed: int) -> dict[str, object]:
     task = Task()
+    try:
+        if method == "reference_rf":
+            row: dict[str, object] = {**run_loop(task, seed, reference_rf(task, seed))}
+        elif method == "random":
+            row = {**run_loop(task, seed, random_ranker(seed))}
+        else:
+            row = {**run_campaign(task, seed, method)}
+    except Exception as error:  # one failed campaign is reported, not the end of the run
+        nan = float("nan")
+        row = {"af50": nan, "af50_loop": nan, "found": nan, "found_loop": nan, "seconds": nan}
+        row["error"] = f"{type(error).__name__}: {error}"
+    row["seed"] = seed
+    print(json.dumps({"progress": method, **row}), flush=True, file=sys.stderr)
+    return row
+
+
+def run(seeds: list[int], methods: list[str], workers: int) -> dict[str, object]:
+    task = Task()
+    jobs = [(method, seed) for seed in seeds for method in methods]
+    started = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        rows = list(pool.map(run_one, *zip(*jobs, strict=True)))
     per_method: dict[str, list[dict[str, float]]] = {m: [] for m in methods}
-    for seed in seeds:
-        base, base_seconds = (None, 0.0)
-        if {"gp_latent", "ssvae"} & set(methods):
-            base, base_seconds = initial_ssvae(task, seed)
-        for method in methods:
-            if method == "reference_rf":
-                ranker = reference_rf(task, seed)
-            elif method == "random":
-                ranker = random_ranker(seed)
-            elif method == "forest":
-                ranker = surrogate_ranker(task, seed, "forest", {}, None)
-            elif method == "gp_descriptors":
-                ranker = surrogate_ranker(task, seed, "gp", {"space": "descriptors"}, None)
-            elif method == "gp_latent":
-                ranker = surrogate_ranker(task, seed, "gp", {"space": "latent"}, base)
-            else:
-                ranker = surrogate_ranker(task, seed, "ssvae", {}, copy.deepcopy(base))
-            row = run_loop(task, seed, ranker)
-            if method in ("gp_latent", "ssvae"):
-                row["seconds"] += base_seconds  # the initial SSVAE fit is part of these campaigns
-            row["seed"] = seed
-            per_method[method].append(row)
-            print(json.dumps({"progress": method, **row}), flush=True, file=sys.stderr)
+    for (method, _seed), row in zip(jobs, rows, strict=True):
+        per_method[method].append(row)
     return {
         "task": {
             "pool": len(task.X),
@@ -213,6 +245,8 @@ def run(seeds: list[int], methods: list[str]) -> dict[str, object]:
             ),
         },
         "seeds": seeds,
+        "workers": workers,
+        "wall_seconds": round(time.perf_counter() - started, 1),
         "methods": {m: summarise(rows) for m, rows in per_method.items()},
         "load_average": list(os.getloadavg()),
         "machine": machine_info(),
@@ -247,12 +281,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0-9")
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     methods = [m for m in args.methods.split(",") if m]
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
         parser.error(f"unknown methods {unknown}; choose from {', '.join(METHODS)}")
-    print(json.dumps(run(parse_seeds(args.seeds), methods), default=float))
+    print(json.dumps(run(parse_seeds(args.seeds), methods, args.workers), default=float))
 
 
 if __name__ == "__main__":

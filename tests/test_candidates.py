@@ -47,7 +47,7 @@ class LinearModel:
         e = np.exp(logits)
         return e / e.sum(axis=1, keepdims=True)
 
-    def predict_proba_samples(self, X: np.ndarray, n_samples: int) -> np.ndarray:
+    def predict_proba_samples(self, X: np.ndarray, n_samples: int = 32) -> np.ndarray:
         noise = np.random.default_rng(123).normal(scale=0.5, size=(n_samples, 1))
         logit = np.asarray(X) @ self.w
         return 1.0 / (1.0 + np.exp(-(logit[None, :] + noise)))
@@ -346,3 +346,19 @@ def test_generate_candidates_dispatches_on_source():
         rng=np.random.default_rng(0),
     )
     assert latent.n > 0 and latent.is_generated.all()
+
+
+def test_pool_filter_counts_elements_as_the_target_does():
+    """With the target's threshold, ``feasibility.min_elements: 6`` offers exactly the pool rows the
+    target counts as having >= 6 elements (arcloop.materials.n_elements, an independent count): the
+    1 at.% rounding used to hide CoCuFeMnNiSn0.03's 0.6 at.% of Sn, a target the filter never offered."""
+    from arcloop.materials import n_elements
+
+    X = alloy_fractions()
+    rows = np.arange(len(X))
+    feasibility = FeasibilityConfig(min_elements=6, max_elements=30, element_threshold=0.005)
+    offered = pool_candidates(LinearModel(), X, rows, feasibility=feasibility, deduplicate="none")
+    expected = rows[n_elements(X, 0.005) >= 6]
+    np.testing.assert_array_equal(offered.pool_index, expected)
+    tin = rows[(X[:, ELEMENTS.index("Sn")] > 0.0) & (X[:, ELEMENTS.index("Sn")] < 0.01)]
+    assert tin.size and np.isin(tin[n_elements(X[tin], 0.005) >= 6], offered.pool_index).all()

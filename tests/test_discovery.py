@@ -84,16 +84,16 @@ def tiny() -> tuple[steps.CampaignSetup, object]:
     )
     setup = steps.prepare(config)
     state = steps.initial_state(setup)
-    model = steps.train(setup, state, None)
-    return setup, model
+    models = steps.train(setup, state, None)
+    return setup, models
 
 
-def proposal(model: object, formulas: tuple[str, ...], explored_z: np.ndarray) -> steps.Proposal:
+def proposal(models: steps.Models, formulas: tuple[str, ...], explored_z: np.ndarray) -> steps.Proposal:
     compositions = x(*formulas)
     candidates = Candidates(
-        z=model.encode(compositions),
+        z=models.ssvae.encode(compositions),
         compositions=compositions,
-        p_samples=model.predict_proba_samples(compositions, 4),
+        p_samples=steps.SurrogateScorer(models).predict(compositions)[1],
         pool_index=np.full(len(formulas), -1),
     )
     return steps.Proposal(candidates=candidates, batch=np.arange(len(formulas)), explored_z=explored_z)
@@ -109,7 +109,7 @@ def test_a_tiny_campaign_books_hits_discoveries_and_paid_labels_by_hand(tiny) ->
     assert (nearest_distance(x(A, B, C, NEGATIVE), data) > 30).all()
 
     state = steps.initial_state(setup)
-    explored = model.encode(steps.explored_compositions(setup, state))
+    explored = model.ssvae.encode(steps.explored_compositions(setup, state))
     first = proposal(model, (A, A_NEAR, KNOWN, C, NEGATIVE), explored)
     # What the laboratory reported: C, a true target, went unreported (dropped) but was paid for.
     observed = LabelBatch(labels=[1, 1, 1, -1, 0], status=["ok", "ok", "ok", "dropped", "ok"], cost=[1.0] * 5)
@@ -124,7 +124,7 @@ def test_a_tiny_campaign_books_hits_discoveries_and_paid_labels_by_hand(tiny) ->
     # Only the ok observations join the training set, with what the lab said.
     assert len(state.labelled_y) == 32 + 4 and state.labelled_y[-4:].tolist() == [1, 1, 1, 0]
 
-    explored = model.encode(steps.explored_compositions(setup, state))
+    explored = model.ssvae.encode(steps.explored_compositions(setup, state))
     second = proposal(model, (B, A_NEAR_3), explored)
     observed = LabelBatch(labels=[1, 1], status=["ok", "ok"], cost=[1.0, 1.0])
     state, metrics = steps.measure(setup, state, model, second, observed, attempts=1)

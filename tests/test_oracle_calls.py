@@ -40,7 +40,7 @@ def small(workdir: Path, tracking_uri: str, oracle: dict, retries: int, timeout:
     )
 
 
-LABELS = {"policy": "greedy", "oracle": "rules", "scenario": "random", "seed": "3"}
+LABELS = {"policy": "greedy", "surrogate": "forest", "oracle": "rules", "scenario": "random", "seed": "3"}
 
 
 def test_direct_executor_times_out_a_slow_oracle_and_journals_every_attempt(workdir, tracking_uri):

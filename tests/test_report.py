@@ -38,6 +38,7 @@ def outcome(
     ]
     return {
         "policy": policy,
+        "surrogate": "forest",
         "oracle": "rules",
         "scenario": scenario,
         "seed": seed,
@@ -159,12 +160,12 @@ def test_build_report_writes_tables_markdown_and_figures(tmp_path: Path) -> None
         "summary.md",
         "bias_vs_discovery.png",
     } <= names
-    assert "trajectories-rules-baseline.png" in names
+    assert "trajectories-forest-rules-baseline.png" in names
     assert all(path.stat().st_size > 0 for path in report.files)
     text = (tmp_path / "summary.md").read_text()
     header = next(line for line in text.splitlines() if line.startswith("| policy"))
     assert all(f"`{column}`" in header for column in MARKDOWN_COLUMNS)
-    assert "greedy / rules / baseline / seed 2: OracleFailure: down" in text
+    assert "greedy / forest / rules / baseline / seed 2: OracleFailure: down" in text
     greedy = next(r for r in report.records if r["policy"] == "greedy")
     # Seed 0: EF 3/1, AF 1/1 (level 1 at pick 1 for both); seed 1: EF 3/1, AF 3/2 (level 1 at 3 vs 2).
     assert greedy["ef_vs_random.median"] == 3.0 and greedy["af_vs_random.median"] == pytest.approx(1.25)

@@ -27,6 +27,7 @@ from arcloop.surrogates import (
     build_surrogate,
     parse_surrogate_config,
 )
+from arcloop.surrogates.forest import forest_features
 
 UNIFORM = np.full(30, 1.0 / 30.0)
 
@@ -162,7 +163,11 @@ def _line(t: np.ndarray) -> np.ndarray:
 def test_forest_uncertainty_and_calibration_on_a_known_line() -> None:
     rng = np.random.default_rng(0)
     t = rng.uniform(0.2, 0.8, 200)
-    forest = ForestSurrogate(n_estimators=100, random_state=0).fit(_line(t), (t > 0.5).astype(float))
+    # the first 64 trees as draws; with all 100, one tree's leaf at the line's ends is mixed, which
+    # lifts the mean far spread to 0.05 (checked below against the mixtures' 0.49)
+    forest = ForestSurrogate(n_estimators=100, n_draws=64, random_state=0).fit(
+        _line(t), (t > 0.5).astype(float)
+    )
     t_near = rng.uniform(0.2, 0.8, 300)
     t_far = np.r_[rng.uniform(0.0, 0.1, 150), rng.uniform(0.9, 1.0, 150)]  # same line, outside the data
     p_near, d_near = forest.predict(_line(t_near))
@@ -184,6 +189,21 @@ def test_forest_uncertainty_and_calibration_on_a_known_line() -> None:
     p, d = all_trees.predict(_line(t_near))
     assert d.shape == (100, 300) and d.dtype == np.float32
     np.testing.assert_allclose(d.mean(axis=0), p, atol=1e-6)
+    assert all_trees.predict(_line(t_far))[1].std(axis=0).mean() < u_mix / 5
+
+
+def test_forest_tree_probabilities_equal_scikit_learns_per_tree_predict_proba() -> None:
+    X, y = distinct_alloys()
+    order = np.random.default_rng(1).permutation(len(X))
+    forest = ForestSurrogate(n_estimators=40, random_state=2).fit(X[order[:250]], y[order[:250]])
+    held_out = X[order[250:400]]
+    features = forest_features(held_out, forest.features)
+    assert forest.estimator_ is not None
+    by_tree = np.stack([tree.predict_proba(features)[:, 1] for tree in forest.estimator_.estimators_])
+    np.testing.assert_array_equal(forest.tree_probabilities(held_out), by_tree)
+    p_mean, draws = forest.predict(held_out)
+    np.testing.assert_allclose(p_mean, forest.estimator_.predict_proba(features)[:, 1], rtol=0, atol=1e-12)
+    assert draws.shape == (40, 150)
 
 
 def test_forest_shapes_determinism_and_kinds() -> None:
@@ -289,7 +309,7 @@ def test_registry_and_config() -> None:
     assert build_surrogate("gp", space="descriptors").get_params()["space"] == "descriptors"
     config = SurrogateConfig(name="gp", params={"n_draws": 8})
     assert config.build(random_state=4).get_params()["random_state"] == 4
-    assert parse_surrogate_config(None) == SurrogateConfig(name="ssvae", params={})
+    assert parse_surrogate_config(None) == SurrogateConfig(name="forest", params={})
 
 
 @pytest.mark.parametrize(

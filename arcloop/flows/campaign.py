@@ -16,7 +16,6 @@ from arcloop import interrupt, steps
 from arcloop.campaign import drive, preflight, read_run_record, update_run_record
 from arcloop.config import CampaignConfig, read_yaml
 from arcloop.interrupt import CampaignInterrupted
-from arcloop.models import SSVAE
 from arcloop.oracles import LabelBatch
 from arcloop.state import CampaignState
 from arcloop.tasks import (
@@ -52,11 +51,15 @@ class TaskExecutor:
         self._retries = campaign.oracle_calls.retries
         self._timeout_seconds = campaign.oracle_calls.timeout_seconds
 
-    def train(self, setup: steps.CampaignSetup, state: CampaignState, model: SSVAE | None) -> SSVAE:
-        return train_task(quote(setup), quote(state), quote(model), state.iteration)
+    def train(
+        self, setup: steps.CampaignSetup, state: CampaignState, models: steps.Models | None
+    ) -> steps.Models:
+        return train_task(quote(setup), quote(state), quote(models), state.iteration)
 
-    def propose(self, setup: steps.CampaignSetup, state: CampaignState, model: SSVAE) -> steps.Proposal:
-        return propose_task(quote(setup), quote(state), quote(model), state.iteration)
+    def propose(
+        self, setup: steps.CampaignSetup, state: CampaignState, models: steps.Models
+    ) -> steps.Proposal:
+        return propose_task(quote(setup), quote(state), quote(models), state.iteration)
 
     def label(
         self, setup: steps.CampaignSetup, proposal: steps.Proposal, iteration: int, state_dir: Path
@@ -69,7 +72,7 @@ class TaskExecutor:
         self,
         setup: steps.CampaignSetup,
         state: CampaignState,
-        model: SSVAE,
+        models: steps.Models,
         proposal: steps.Proposal,
         labels: LabelBatch,
         attempts: int,
@@ -77,15 +80,15 @@ class TaskExecutor:
         return measure_task(
             quote(setup),
             quote(state),
-            quote(model),
+            quote(models),
             quote(proposal),
             quote(labels),
             attempts,
             state.iteration,
         )
 
-    def checkpoint(self, state_dir: Path, state: CampaignState, model: SSVAE | None) -> Path:
-        return checkpoint_task(state_dir, quote(state), quote(model), state.iteration - 1)
+    def checkpoint(self, state_dir: Path, state: CampaignState, models: steps.Models | None) -> Path:
+        return checkpoint_task(state_dir, quote(state), quote(models), state.iteration - 1)
 
     def log(self, uri: str, run_id: str, metrics: dict[str, float], step: int) -> int:
         return log_iteration_task(uri, run_id, metrics, step)

@@ -55,7 +55,6 @@ except ImportError:  # pragma: no cover - until the joint estimator lands
     from arcloop.metrics.model import mutual_information as joint_mutual_information
 
 
-
 def _compositions(X: ArrayLike | None, name: str, rows: int) -> np.ndarray | None:
     if X is None:
         return None
@@ -143,6 +142,20 @@ def _model(
     return values
 
 
+def _surrogate(stats: Mapping[str, float] | None) -> dict[str, float]:
+    values = {"bias/lengthscale_anisotropy": math.nan}
+    for key, value in (stats or {}).items():
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ArcloopError(f"surrogate_stats[{key!r}]: expected a number, got {value!r}") from None
+        if key == "lengthscale_anisotropy":
+            values["bias/lengthscale_anisotropy"] = number
+        else:
+            values[f"surrogate/{key}"] = number
+    return values
+
+
 def _acquisition(candidate_p_samples: ArrayLike | None, batch_index: ArrayLike | None) -> dict[str, float]:
     values = {"acquisition/bald_ratio": math.nan, "acquisition/entropy_ratio": math.nan}
     if candidate_p_samples is None or batch_index is None:
@@ -192,6 +205,7 @@ def iteration_metrics(
     mi_z: ArrayLike | None = None,
     mi_y: ArrayLike | None = None,
     model_stats: Mapping[str, float] | None = None,
+    surrogate_stats: Mapping[str, float] | None = None,
     direction_bins: int | None = None,
     novelty_k: int = 5,
     vendi_landmarks: int = DEFAULT_LANDMARKS,
@@ -218,6 +232,9 @@ def iteration_metrics(
         mi_z, mi_y: encodings that do not read the classifier and their true labels (labels < 0 are left
             out) for ``model/mutual_information``, the joint I(z; y) (≤ ``mi_max_points`` points, seeded).
         model_stats: e.g. ``{"elbo": …, "active_units": …}``, passed through as ``model/<key>``.
+        surrogate_stats: the surrogate's ``diagnostics()`` (e.g. the GP's length-scales), passed through
+            as ``surrogate/<key>``; its ``lengthscale_anisotropy`` (latent GP only) is
+            ``bias/lengthscale_anisotropy``.
         direction_bins: bins of :func:`direction_entropy` (d = 2 only; None → its default).
         novelty_k: neighbours of :func:`knn_novelty`.
         vendi_landmarks, seed: Nyström size and seed of :func:`vendi_score` for the explored set.
@@ -257,4 +274,5 @@ def iteration_metrics(
     }
     metrics |= _model(holdout_p, holdout_y, mi_z, mi_y, model_stats, mi_max_points, seed)
     metrics |= _acquisition(candidate_p_samples, batch_index)
+    metrics |= _surrogate(surrogate_stats)
     return {name: float(value) for name, value in metrics.items()}

@@ -2,7 +2,8 @@
 
 MLflow, the checkpoint's metrics, the benchmark report, the trajectory figures and the progress bar
 all read this table, so one name has one meaning everywhere. :func:`arcloop.metrics.iteration_metrics`
-returns exactly the names declared here (plus pass-through ``model/...`` diagnostics).
+returns exactly the names declared here (plus pass-through ``model/...`` and ``surrogate/...``
+diagnostics).
 """
 
 from __future__ import annotations
@@ -155,6 +156,15 @@ METRICS: tuple[MetricSpec, ...] = (
         "{:.3f}",
         report=True,
     ),
+    MetricSpec(
+        "bias/lengthscale_anisotropy",
+        "latent GP surrogate: largest / smallest ARD length-scale of its kernel on z (1 = isotropic); "
+        "NaN for other surrogates",
+        None,
+        "ratio",
+        "{:.2f}",
+        report=True,
+    ),
     # diversity, current latent frame
     MetricSpec(
         "diversity/vendi_batch",
@@ -186,13 +196,20 @@ METRICS: tuple[MetricSpec, ...] = (
         report=True,
         trajectory=True,
     ),
-    # model health against truth on the fixed held-out set
-    MetricSpec("model/accuracy", "accuracy of p >= 0.5 against truth on the held-out alloys", True),
+    # model health against truth on the fixed held-out set: the surrogate policies read (p̄), the SSVAE
     MetricSpec(
-        "model/roc_auc", "ROC AUC against truth on the held-out alloys", True, "", "{:.3f}", trajectory=True
+        "model/accuracy", "accuracy of the surrogate's p >= 0.5 against truth on the held-out alloys", True
     ),
     MetricSpec(
-        "model/ece", "expected calibration error (10 bins) against truth on the held-out alloys", False
+        "model/roc_auc",
+        "surrogate's ROC AUC against truth on the held-out alloys",
+        True,
+        "",
+        "{:.3f}",
+        trajectory=True,
+    ),
+    MetricSpec(
+        "model/ece", "surrogate's expected calibration error (10 bins) against truth, held-out alloys", False
     ),
     MetricSpec(
         "model/mutual_information",

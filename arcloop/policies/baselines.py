@@ -48,11 +48,13 @@ class _ThompsonScorer(BatchScorer):
 
 
 class ThompsonAcquisition:
-    """Thompson sampling: ``start`` draws k of the T posterior sample rows uniformly with replacement
-    (r_0, ..., r_{k-1} = ``rng.integers(T, size=k)``); slot s of the batch scores the candidates by row
-    r_s, so the builder takes the best of that one posterior draw among the candidates still eligible
-    (under ``top_k``: not yet in the batch, ties to the lower index). A candidate thus fills the first
-    slot with the probability that it is the best under a posterior draw. Sequential."""
+    """Thompson sampling: ``start`` assigns each of the k slots its own posterior draw, rows
+    r_0, ..., r_{k-1} of the S draws chosen uniformly without replacement (``rng.choice(S, k,
+    replace=False)``; with replacement only when k > S, so no draw serves two slots while there are
+    draws to spare); slot s scores the candidates by row r_s, so the builder takes the best of that one
+    posterior draw among the candidates still eligible (under ``top_k``: not yet in the batch, ties to
+    the lower index). A candidate thus fills the first slot with the probability that it is the best
+    under a posterior draw. Sequential."""
 
     name: ClassVar[str] = "thompson"
     summary: ClassVar[str] = "one posterior sample row per batch slot, the builder takes its best"
@@ -67,7 +69,8 @@ class ThompsonAcquisition:
     def start(
         self, candidates: Candidates, context: Context, k: int, rng: np.random.Generator
     ) -> BatchScorer:
-        return _ThompsonScorer(candidates.p_samples, rng.integers(candidates.n_samples, size=max(int(k), 1)))
+        slots, draws = max(int(k), 1), candidates.n_samples
+        return _ThompsonScorer(candidates.p_samples, rng.choice(draws, size=slots, replace=slots > draws))
 
 
 class NoveltyAcquisition:

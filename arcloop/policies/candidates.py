@@ -31,8 +31,14 @@ def _threshold(rows: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarr
     return out, alive
 
 
-def apply_feasibility(X: np.ndarray, feasibility: FeasibilityConfig) -> tuple[np.ndarray, np.ndarray]:
+def apply_feasibility(
+    X: np.ndarray, feasibility: FeasibilityConfig, rounded: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Steps (1)–(3) of the filter on (n, 30) non-negative rows.
+
+    ``rounded=False`` (real alloys of the pool, which are proposed as they are): the rules are checked
+    on the thresholded rows themselves, not on their 1 at.% rounding, so an element at 0.6 at.% counts
+    when the threshold lets it (the target's own count, :func:`arcloop.materials.n_elements`).
 
     Returns ``(percent, feasible)``: (n, 30) int64 rounded percentages of the thresholded rows and an
     (n,) bool mask of the rows that satisfy every rule. Rows need not sum to 1 exactly (they are
@@ -46,11 +52,12 @@ def apply_feasibility(X: np.ndarray, feasibility: FeasibilityConfig) -> tuple[np
     rows, alive = _threshold(X, feasibility.element_threshold)
     percent = round_to_percent(rows)
     percent[~alive] = 0
-    present = percent > 0
+    present = percent > 0 if rounded else rows > 0
     count = present.sum(axis=1)
     feasible = alive & (count >= feasibility.min_elements) & (count <= feasibility.max_elements)
     feasible &= ~(present & ~feasibility.permitted_mask[None, :]).any(axis=1)
-    feasible &= percent.max(axis=1) <= feasibility.max_fraction * 100.0 + 1e-9
+    largest = percent.max(axis=1) if rounded else rows.max(axis=1) * 100.0
+    feasible &= largest <= feasibility.max_fraction * 100.0 + 1e-9
     return percent, feasible
 
 
@@ -94,11 +101,21 @@ def _labelled_rows(labelled_compositions: np.ndarray | None, threshold: float) -
 _EXACT_SCALE = 1e9  # "exact" duplicates: equal to 1e-9 in every fraction (the same formula)
 
 
-def _probabilities(model: LatentModel, X: np.ndarray, n_samples: int) -> np.ndarray:
-    p = np.asarray(model.predict_proba_samples(X, n_samples), dtype=np.float64)
-    if p.shape != (n_samples, X.shape[0]):
+def _probabilities(model: LatentModel, X: np.ndarray, n_samples: int | None) -> np.ndarray:
+    """The model's posterior draws of P(single phase) of X: at most ``n_samples`` rows (the model's own
+    number when None; a surrogate with fewer genuine draws returns fewer rather than repeat one)."""
+    raw = model.predict_proba_samples(X) if n_samples is None else model.predict_proba_samples(X, n_samples)
+    p = np.asarray(raw, dtype=np.float64)
+    if (
+        p.ndim != 2
+        or p.shape[1] != X.shape[0]
+        or p.shape[0] < 1
+        or (n_samples is not None and p.shape[0] > n_samples)
+    ):
+        limit = "T" if n_samples is None else n_samples
         raise ArcloopError(
-            f"model.predict_proba_samples returned shape {p.shape}, expected ({n_samples}, {X.shape[0]})"
+            f"model.predict_proba_samples returned shape {p.shape}, expected (S, {X.shape[0]}) "
+            f"with 1 <= S <= {limit}"
         )
     return p
 
@@ -108,7 +125,9 @@ def _latent_dim(model: LatentModel) -> int:
     return int(np.asarray(model.encode(probe)).shape[1])
 
 
-def _check_n_samples(n_samples: int) -> int:
+def _check_n_samples(n_samples: int | None) -> int | None:
+    if n_samples is None:
+        return None
     if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or n_samples < 1:
         raise ArcloopError(f"n_samples: expected an integer T >= 1, got {n_samples!r}")
     return int(n_samples)
@@ -193,7 +212,7 @@ def latent_candidates(
     labelled = _labelled_rows(labelled_compositions, feasibility.element_threshold)
     keep = _unique_and_new(percent, keep, labelled)
     if not keep.any():
-        return Candidates.empty(z.shape[1], T)
+        return Candidates.empty(z.shape[1], T or 1)
     compositions = percent[keep] / 100.0
     return Candidates(
         z=z[keep],
@@ -223,14 +242,15 @@ def pool_candidates(
         pool_index: (n,) their row numbers in the dataset (kept in ``Candidates.pool_index``).
         config: a :class:`CandidateConfig`; supplies ``feasibility``, ``deduplicate`` and
             ``n_samples`` (T) unless those keywords are given. Without it: no feasibility filter,
-            ``deduplicate="exact"``, T = 32.
+            ``deduplicate="exact"``, T = the model's own number of draws.
         labelled_compositions: compositions already labelled; pool rows that duplicate one of them
             (in the sense of ``deduplicate``) are dropped. Six compositions appear twice in the
             dataset, under the same or a different spelling of the formula.
         feasibility: if given, rows breaking its rules are dropped. The compositions themselves are
             returned unchanged (they are real alloys for the lookup oracle): the threshold only
-            decides what counts as present. (The default rules drop 3 of the 1,375 dataset alloys,
-            whose minor elements sit below the 2 % threshold.)
+            decides what counts as present, and the rules read the thresholded real composition,
+            not its 1 at.% rounding. The campaign passes the target's ``element_threshold``, so the
+            filter and the target count elements alike.
         deduplicate: what counts as the same alloy, within the pool and against the labelled set:
             "exact" (every fraction equal to 1e-9: the same composition), "percent" (equal at
             1 at.% resolution, as for generated candidates: 99 dataset rows share their rounded
@@ -244,7 +264,6 @@ def pool_candidates(
         deduplicate = config.deduplicate if deduplicate is None else deduplicate
         n_samples = config.n_samples if n_samples is None else n_samples
     deduplicate = "exact" if deduplicate is None else deduplicate
-    n_samples = 32 if n_samples is None else n_samples
     T = _check_n_samples(n_samples)
     if deduplicate not in ("exact", "percent", "none"):
         raise ArcloopError(f"deduplicate: expected 'exact', 'percent' or 'none', got {deduplicate!r}")
@@ -258,7 +277,7 @@ def pool_candidates(
         raise ArcloopError("pool_index: dataset row numbers must be >= 0")
     keep = np.ones(X.shape[0], dtype=bool)
     if feasibility is not None:
-        keep = apply_feasibility(X, feasibility)[1]
+        keep = apply_feasibility(X, feasibility, rounded=False)[1]
     if deduplicate != "none":
         labelled = None
         if labelled_compositions is not None and np.asarray(labelled_compositions).size:
@@ -271,7 +290,7 @@ def pool_candidates(
             known = None if labelled is None else np.round(labelled * _EXACT_SCALE).astype(np.int64)
         keep = _unique_and_new(keys, keep, known)
     if not keep.any():
-        return Candidates.empty(_latent_dim(model), T)
+        return Candidates.empty(_latent_dim(model), T or 1)
     kept = X[keep]
     z = np.asarray(model.encode(kept), dtype=np.float64)
     if z.ndim != 2 or z.shape[0] != kept.shape[0]:

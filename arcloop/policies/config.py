@@ -117,7 +117,12 @@ class CandidateConfig(BaseModel):
     target_p_single: float = Field(
         1.0, ge=0.0, le=1.0, description="latent: phase label the decoder conditions on"
     )
-    n_samples: int = Field(32, ge=1, le=100_000, description="T, posterior samples of p per candidate")
+    n_samples: int | None = Field(
+        None,
+        ge=1,
+        le=100_000,
+        description="at most T of the surrogate's posterior draws per candidate; None: all of them",
+    )
     deduplicate: Literal["exact", "percent", "none"] = Field(
         "exact",
         description="pool: which rows count as the same alloy (same formula, same at 1 at.%, or keep all); "

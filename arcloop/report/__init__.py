@@ -71,6 +71,7 @@ def markdown(
 ) -> str:
     header = [
         "policy",
+        "surrogate",
         "oracle",
         "scenario",
         "n_seeds",
@@ -83,8 +84,8 @@ def markdown(
         "Metric columns: mean ± 95 % Student-t CI over seeds of the campaign metric at its last iteration "
         "(`.final`). `ef_vs_random`, `ef_half_vs_random`, `af_vs_random`: enhancement factor at the full and "
         "at half the budget, and acceleration factor, on discoveries against the `random` campaign with the "
-        "same oracle, scenario and seed, counted per paid pick (Rohr et al. 2020); median (IQR, number of "
-        "seeds where defined). AF's level is what `random` discovered with the whole budget; "
+        "same surrogate, oracle, scenario and seed, counted per paid pick (Rohr et al. 2020); median "
+        "(IQR, number of seeds where defined). AF's level is what `random` discovered with the whole budget; "
         "`af_vs_random.n_unreached` counts the seeds where the policy did not reach it (AF undefined).",
         "",
         "| " + " | ".join(header) + " |",
@@ -93,6 +94,7 @@ def markdown(
     for record in table.to_dict("records"):
         cells = [
             record["policy"],
+            record["surrogate"],
             record["oracle"],
             record["scenario"],
             str(record["n_seeds"]),
@@ -103,7 +105,8 @@ def markdown(
     if failed:
         lines += ["", "## Failed campaigns", ""]
         lines += [
-            f"- {o['policy']} / {o['oracle']} / {o['scenario']} / seed {o['seed']}: {o['error']}"
+            f"- {o['policy']} / {o['surrogate']} / {o['oracle']} / {o['scenario']} / seed {o['seed']}: "
+            f"{o['error']}"
             for o in failed
         ]
     lines += ["", "## Figures", ""] + [f"![{path.stem}]({path.name})" for path in figures]
@@ -118,9 +121,13 @@ def build_report(outcomes: Sequence[dict[str, Any]], folder: Path, title: str) -
     long = long_table(outcomes)
     per_campaign = campaign_table(outcomes)
     figures = []
-    for (oracle, scenario), rows in long.groupby(["oracle", "scenario"], sort=True):
+    for (surrogate, oracle, scenario), rows in long.groupby(["surrogate", "oracle", "scenario"], sort=True):
         figures.append(
-            trajectories(rows, folder / f"trajectories-{oracle}-{scenario}.png", f"{oracle} / {scenario}")
+            trajectories(
+                rows,
+                folder / f"trajectories-{surrogate}-{oracle}-{scenario}.png",
+                f"{surrogate} / {oracle} / {scenario}",
+            )
         )
     ok_campaigns = per_campaign[per_campaign["status"] == "ok"] if len(per_campaign) else per_campaign
     if len(ok_campaigns):

@@ -25,7 +25,7 @@ from scipy import stats
 
 from arcloop.metrics import draws_to_reach, enhancement_factor
 
-GROUP = ("policy", "oracle", "scenario")
+GROUP = ("policy", "surrogate", "oracle", "scenario")
 REPORT_METRICS: tuple[str, ...] = (
     "discovery/hits",
     "discovery/discoveries",
@@ -127,20 +127,22 @@ def pick_factors(picks: Sequence[bool], baseline_picks: Sequence[bool]) -> dict[
 
 
 def pairwise_factors(outcomes: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """:func:`pick_factors` of each successful campaign against the ``random`` campaign of the same oracle,
-    scenario and seed (one row per paired campaign; ``random`` is paired with itself).
+    """:func:`pick_factors` of each successful campaign against the ``random`` campaign of the same
+    surrogate, oracle, scenario and seed (one row per paired campaign; ``random`` is paired with itself).
 
     A campaign is left out (no row) when it failed, has no ``discovery_picks``, or no successful ``random``
-    campaign with its oracle, scenario and seed has them.
+    campaign with its surrogate, oracle, scenario and seed has them.
     """
     baseline = {
-        (o["oracle"], o["scenario"], o["seed"]): o[PICKS]
+        (o["surrogate"], o["oracle"], o["scenario"], o["seed"]): o[PICKS]
         for o in outcomes
         if o["policy"] == BASELINE and o["status"] == "ok" and o.get(PICKS) is not None
     }
     rows = []
     for outcome in outcomes:
-        reference = baseline.get((outcome["oracle"], outcome["scenario"], outcome["seed"]))
+        reference = baseline.get(
+            (outcome["surrogate"], outcome["oracle"], outcome["scenario"], outcome["seed"])
+        )
         if outcome["status"] != "ok" or reference is None or outcome.get(PICKS) is None:
             continue
         rows.append(

@@ -57,6 +57,11 @@ class BaseSurrogate:
         """Readings of the last fit; none by default."""
         return {}
 
+    @property
+    def reads_latent(self) -> bool:
+        """Whether ``fit`` and ``predict`` read the latent encodings ``z`` (callers may skip encoding)."""
+        return False
+
     def _check_fitted(self, fitted: bool) -> None:
         if not fitted:
             raise ArcloopError(f"{self.name}: surrogate not fitted yet; call fit(X, y) first")

@@ -25,7 +25,8 @@ class ForestSurrogate(BaseSurrogate):
     Inputs: the 8 descriptors (:func:`arcloop.materials.descriptor_matrix`) and, with
     ``features="descriptors+fractions"`` (default), the 30 atomic fractions. p_mean is the forest's
     ``predict_proba`` (the mean over all ``n_estimators`` trees). The draws are the probabilities of
-    single phase of the first S = min(``n_draws``, ``n_estimators``) trees: the trees are i.i.d.
+    single phase of the first S = min(``n_draws``, ``n_estimators``) trees (all of them by default, so
+    the mean of the draws is p_mean): the trees are i.i.d.
     given the data (each grown on its own bootstrap sample with its own feature draws), so any S of
     them are S samples of the bagging posterior. A tree predicts with the class share of its leaf,
     so a draw is not only 0 or 1. No warm start: a forest is grown again on each fit (≈ 0.3 s for 200
@@ -43,7 +44,7 @@ class ForestSurrogate(BaseSurrogate):
         kind: Literal["random", "extra"] = "random",
         features: Literal["descriptors+fractions", "descriptors"] = "descriptors+fractions",
         min_samples_leaf: Annotated[int, Field(ge=1)] = 1,
-        n_draws: Annotated[int, Field(ge=1)] = 64,
+        n_draws: Annotated[int, Field(ge=1)] | None = None,
         random_state: Annotated[int, Field(ge=0)] = 0,
         n_jobs: Annotated[int, Field(ge=1)] = 1,
     ) -> None:
@@ -72,19 +73,32 @@ class ForestSurrogate(BaseSurrogate):
         return self
 
     def _single_column(self, proba: np.ndarray) -> np.ndarray:
-        """The probability of class 1 from a (n, n_classes) table (all 0 or 1 if only one class was seen)."""
+        """The probability of class 1 from a (..., n_classes) table (0 if only class 0 was seen)."""
         assert self.estimator_ is not None
         classes = list(self.estimator_.classes_)
         if 1 in classes:
-            return proba[:, classes.index(1)]
-        return np.zeros(proba.shape[0])
+            return proba[..., classes.index(1)]
+        return np.zeros(proba.shape[:-1])
 
-    def predict(self, X: np.ndarray, z: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(p_mean (n,) float64 over all trees, draws (S, n) float32 of the first S trees)."""
+    def tree_probabilities(self, X: np.ndarray) -> np.ndarray:
+        """(n_estimators, n) float64: each tree's probability of single phase (its leaf's class share).
+
+        One ``apply`` call gives every tree's leaf for every row, then each tree's leaf values are
+        gathered: the same numbers as ``tree.predict_proba`` per tree (tests/test_surrogates.py),
+        without scikit-learn's per-call input checks (200 trees × 2 calls an iteration cost ~4 s).
+        """
         self._check_fitted(self.estimator_ is not None)
         assert self.estimator_ is not None
         F = forest_features(validate_compositions(X, name=f"{self.name}.X"), self.features)
-        p_mean = self._single_column(self.estimator_.predict_proba(F)).astype(np.float64)
-        trees = self.estimator_.estimators_[: min(self.n_draws, self.n_estimators)]
-        draws = np.stack([self._single_column(tree.predict_proba(F)) for tree in trees]).astype(np.float32)
-        return p_mean, draws
+        leaves = self.estimator_.apply(F.astype(np.float32))  # (n, n_estimators)
+        out = np.empty((leaves.shape[1], leaves.shape[0]))
+        for t, tree in enumerate(self.estimator_.estimators_):
+            value = tree.tree_.value[:, 0, :]  # (nodes, n_classes)
+            shares = value / value.sum(axis=1, keepdims=True)
+            out[t] = self._single_column(shares[leaves[:, t]])
+        return out
+
+    def predict(self, X: np.ndarray, z: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(p_mean (n,) float64 over all trees, draws (S, n) float32 of the first S trees)."""
+        trees = self.tree_probabilities(X)
+        return trees.mean(axis=0), trees[: self.n_draws or self.n_estimators].astype(np.float32)

@@ -136,6 +136,10 @@ class GPSurrogate(BaseSurrogate):
         self.loss_: float = float("nan")
         self.n_fits_: int = 0
 
+    @property
+    def reads_latent(self) -> bool:
+        return self.space == "latent"
+
     def _seed(self, *purpose: int) -> int:
         return int(np.random.default_rng([int(self.random_state), *purpose]).integers(SEED_MODULUS))
 

@@ -1,20 +1,22 @@
-"""Built-in surrogates by name, and ``build_surrogate`` with signature-derived parameter checks."""
+"""Built-in surrogates by name, and ``build_surrogate`` with signature-derived parameter checks.
+
+Classes are imported when first asked for: validating a config that names ``forest`` does not
+import torch and Pyro.
+"""
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from arcloop.errors import ArcloopError
 from arcloop.oracles.params import validate_params
 from arcloop.surrogates.base import BaseSurrogate
-from arcloop.surrogates.forest import ForestSurrogate
-from arcloop.surrogates.gp import GPSurrogate
-from arcloop.surrogates.ssvae import SSVAESurrogate
 
-SURROGATES: dict[str, type[BaseSurrogate]] = {
-    "ssvae": SSVAESurrogate,
-    "gp": GPSurrogate,
-    "forest": ForestSurrogate,
+SURROGATES: dict[str, str] = {
+    "forest": "arcloop.surrogates.forest:ForestSurrogate",
+    "gp": "arcloop.surrogates.gp:GPSurrogate",
+    "ssvae": "arcloop.surrogates.ssvae:SSVAESurrogate",
 }
 
 
@@ -24,7 +26,8 @@ def surrogate_class(name: str) -> type[BaseSurrogate]:
         raise ArcloopError(
             f"surrogate.name: unknown surrogate {name!r}; choose one of {', '.join(SURROGATES)}"
         )
-    return SURROGATES[name]
+    module, attribute = SURROGATES[name].split(":")
+    return getattr(import_module(module), attribute)
 
 
 def validate_surrogate_params(name: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -61,6 +61,10 @@ class SSVAESurrogate(BaseSurrogate):
         s = heads.shape[0] if self.n_draws is None else self.n_draws
         return heads.mean(axis=0), heads[:s].astype(np.float32)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The SSVAE is checkpointed on its own; fit(model=...) gives it back after a load.
+        return {**self.__dict__, "model_": None}
+
     def diagnostics(self) -> dict[str, float]:
         """``n_members`` (K)."""
         return {} if self.model_ is None else {"n_members": float(self.model_.n_heads)}

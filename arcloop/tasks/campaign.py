@@ -9,7 +9,6 @@ from prefect.cache_policies import NO_CACHE
 
 from arcloop import steps, tracking
 from arcloop.campaign import checkpoint, label_with_retries
-from arcloop.models import SSVAE
 from arcloop.oracles import LabelBatch
 from arcloop.state import CampaignState
 
@@ -23,16 +22,16 @@ _TASK_OPTIONS = {"cache_policy": NO_CACHE, "persist_result": False}
 
 @task(name="train", task_run_name="train-{iteration}", **_TASK_OPTIONS)
 def train_task(
-    setup: steps.CampaignSetup, state: CampaignState, model: SSVAE | None, iteration: int
-) -> SSVAE:
-    return steps.train(setup, state, model)
+    setup: steps.CampaignSetup, state: CampaignState, models: steps.Models | None, iteration: int
+) -> steps.Models:
+    return steps.train(setup, state, models)
 
 
 @task(name="propose", task_run_name="propose-{iteration}", **_TASK_OPTIONS)
 def propose_task(
-    setup: steps.CampaignSetup, state: CampaignState, model: SSVAE, iteration: int
+    setup: steps.CampaignSetup, state: CampaignState, models: steps.Models, iteration: int
 ) -> steps.Proposal:
-    return steps.propose(setup, state, model)
+    return steps.propose(setup, state, models)
 
 
 @task(name="label", task_run_name="label-{iteration}", **_TASK_OPTIONS)
@@ -53,18 +52,20 @@ def label_task(
 def measure_task(
     setup: steps.CampaignSetup,
     state: CampaignState,
-    model: SSVAE,
+    models: steps.Models,
     proposal: steps.Proposal,
     labels: LabelBatch,
     attempts: int,
     iteration: int,
 ) -> tuple[CampaignState, dict[str, float]]:
-    return steps.measure(setup, state, model, proposal, labels, attempts)
+    return steps.measure(setup, state, models, proposal, labels, attempts)
 
 
 @task(name="checkpoint", task_run_name="checkpoint-{iteration}", **_TASK_OPTIONS)
-def checkpoint_task(state_dir: Path, state: CampaignState, model: SSVAE | None, iteration: int) -> Path:
-    return checkpoint(state_dir, state, model)
+def checkpoint_task(
+    state_dir: Path, state: CampaignState, models: steps.Models | None, iteration: int
+) -> Path:
+    return checkpoint(state_dir, state, models)
 
 
 @task(name="log-iteration", task_run_name="log-{step}", **_TASK_OPTIONS)
