@@ -27,6 +27,8 @@ Checks, with their bounds:
 - ``near_calibration``: ECE_near and MAE_near ≤ 2 × the MAE of an independent, brute-force local
   average of the training labels within ±0.05 of each point (≈ 50 labels: its error is the binomial
   noise floor, ≈ 0.04, plus a small bias). A surrogate within twice that floor resolves the truth.
+  Power, measured on the latent GP's predictions (MAE 0.039): p → p² (MAE 0.118) fails this bound;
+  p → p^1.5 (0.073) and p + 0.05 (0.079) pass it near the data (p^1.5 fails ``far_calibration``).
 - ``far_calibration``: ECE_far ≤ ECE_far of the constant ½ + 0.05 (no worse calibrated than admitting
   ignorance), and MAE_far ≤ 2·U_far (its error far away is covered by the spread it reports).
 
