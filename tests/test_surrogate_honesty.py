@@ -166,6 +166,7 @@ def floor(toy: Toy) -> float:
 #   gp_descriptors  U 0.054/0.351  ECE 0.039/0.329  MAE 0.040/0.329
 #   gp_latent       U 0.054/0.338  ECE 0.038/0.326  MAE 0.039/0.326
 #   ssvae           U 0.060/0.000  ECE 0.066/0.827  MAE 0.077/0.827
+#   ssvae, campaign defaults of 600 epochs + warm refits (merged): near MAE 0.093 > 0.086
 NOT_HONEST: dict[tuple[str, str], str] = {
     ("forest", "near_calibration"): (
         "min_samples_leaf=1 trees fit the noisy labels: p_mean is a bagged near-neighbour vote, "
@@ -174,6 +175,10 @@ NOT_HONEST: dict[tuple[str, str], str] = {
     ("forest", "far_calibration"): (
         "the trees extrapolate the splits at the edge of the data (q = 0.05 there): p_mean far ≈ 0.28 "
         "against a truth ≈ 0.8, ECE 0.55 > ignorance's 0.33"
+    ),
+    ("ssvae", "near_calibration"): (
+        "with the campaign's 600-epoch fit the heads fit the 200 noisy labels closer: MAE near 0.093, "
+        "above twice the local-average floor (0.086); ECE near 0.059 is within its bound"
     ),
     ("ssvae", "far_spread"): (
         "the K heads saturate together far from the labels: U far ≈ 0 (< U near ≈ 0.06)"
