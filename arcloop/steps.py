@@ -280,9 +280,12 @@ class Models:
     surrogate: BaseSurrogate | None = None
 
     def save(self, path: Path) -> None:
-        """The SSVAE's weights at ``path``; the surrogate pickled beside it (:data:`SURROGATE_FILE`)."""
+        """The SSVAE's weights at ``path``; a warm-starting surrogate pickled beside it
+        (:data:`SURROGATE_FILE`)."""
         self.ssvae.save(path)
-        if self.surrogate is not None:
+        # Only a surrogate that warm-starts carries state from fit to fit; a forest is grown afresh
+        # each iteration, and pickling its 200 trees cost ~0.2 s per checkpoint.
+        if self.surrogate is not None and getattr(self.surrogate, "warm_start", False):
             Path(path).with_name(SURROGATE_FILE).write_bytes(pickle.dumps(self.surrogate))
 
     @classmethod
