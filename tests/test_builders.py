@@ -421,7 +421,7 @@ def test_thompson_slot_s_uses_draw_row_s():
     twins = lambda a, b: {a, b} == {0, 1}  # noqa: E731 - the only pair within 5 at.%
     policy = build_policy("thompson")  # exclusion, 5 at.%
     for seed in range(200):
-        rows = np.random.default_rng(seed).integers(10, size=3)
+        rows = np.random.default_rng(seed).choice(10, size=3, replace=False)
         chosen = policy.select(candidates, Context.empty(2), 3, np.random.default_rng(seed)).tolist()
         assert chosen == thompson_reference(rankings, rows, twins)
         chosen_top = build_policy("thompson", builder="top_k").select(

@@ -64,6 +64,7 @@ def scenario() -> dict[str, object]:
             "roundtrip_error": 0.3,
             "frame_drift": 0.01,
         },
+        "surrogate_stats": {"lengthscale_0": 0.5, "lengthscale_1": 2.0, "lengthscale_anisotropy": 4.0},
     }
 
 
@@ -72,7 +73,8 @@ def test_every_name_is_present_as_a_plain_float(scenario: dict[str, object]) -> 
     assert set(METRIC_NAMES) <= set(metrics)
     assert all(type(value) is float for value in metrics.values())
     assert all(
-        name.split("/")[0] in {"discovery", "bias", "diversity", "model", "acquisition"} for name in metrics
+        name.split("/")[0] in {"discovery", "bias", "diversity", "model", "acquisition", "surrogate"}
+        for name in metrics
     )
     undefined = [name for name in METRIC_NAMES if math.isnan(metrics[name])]
     assert undefined == []

@@ -427,12 +427,15 @@ def test_thompson_first_slot_follows_posterior_argmax_frequencies():
 def test_thompson_batch_distribution_matches_enumeration():
     candidates, rankings = thompson_case()
     T = len(rankings)
-    # exact law of an ordered pair: rows t1, t2 uniform and independent; slot 2 skips slot 1's pick
+    # exact law of an ordered pair: rows t1 != t2, each ordered pair of distinct draws equally likely
+    # (one draw per slot, without replacement); slot 2 skips slot 1's pick
     expected: dict[tuple[int, int], float] = {}
     for t1, t2 in product(range(T), repeat=2):
+        if t1 == t2:
+            continue
         first = rankings[t1][0]
         second = next(c for c in rankings[t2] if c != first)
-        expected[(first, second)] = expected.get((first, second), 0.0) + 1.0 / T**2
+        expected[(first, second)] = expected.get((first, second), 0.0) + 1.0 / (T * (T - 1))
     policy = build_policy("thompson", builder="top_k")
     N = 4000
     counts: dict[tuple[int, int], int] = {}

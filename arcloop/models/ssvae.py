@@ -570,7 +570,10 @@ class SSVAE:
         # files written before the option existed were blended (distance-aware) models
         config.setdefault("distance_aware", "heads.anchors" in payload["state_dict"])
         model = cls(**config)
-        net = model._new_net()
+        # Building the net draws initial weights from torch's global RNG, which a fit in another
+        # thread may be using under its seed: take turns, and leave the global state untouched.
+        with serial_section(), torch.random.fork_rng(devices=[]):
+            net = model._new_net()
         state = payload["state_dict"]
         if model.distance_aware:
             net.heads.anchors = torch.empty_like(state["heads.anchors"])  # its size is the labelled set's
