@@ -271,6 +271,17 @@ def campaign_identity(campaign: CampaignConfig) -> str:
     return json.dumps(data, sort_keys=True)
 
 
+def first_fit_identity(campaign: CampaignConfig) -> str:
+    """What the campaign's iteration-0 SSVAE fit can depend on: everything but the policy, the
+    surrogate, the budget, the retries and where it is recorded. Campaigns of a grid with one
+    identity share that fit; the model cache's own key (:func:`arcloop.models.cache.cache_key`) is
+    exact, so a coarser or finer identity costs time, never correctness."""
+    data = campaign.model_dump(
+        mode="json", include={"seed", "model", "candidates", "oracle", "scenario", "target"}
+    )
+    return json.dumps(data, sort_keys=True)
+
+
 class BenchmarkConfig(StrictModel):
     """A grid of campaigns: policies × oracles × scenarios × seeds, run concurrently and compared."""
 

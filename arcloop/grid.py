@@ -17,7 +17,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from arcloop.campaign import DirectExecutor, drive, preflight
+from arcloop import steps
+from arcloop.campaign import DirectExecutor, drive, preflight, resolved
+from arcloop.config import CampaignConfig, validated
 from arcloop.errors import ArcloopError
 from arcloop.state import latest_checkpoint, load_checkpoint
 
@@ -38,6 +40,34 @@ def _record_outcome(state_dir: str | Path, outcome: dict[str, Any]) -> None:
     staging = Path(state_dir) / f".{OUTCOME_FILE}.tmp"
     staging.write_text(json.dumps(outcome))
     os.replace(staging, Path(state_dir) / OUTCOME_FILE)
+
+
+def needs_first_fit(campaign: CampaignConfig, resume: bool) -> bool:
+    """Whether running this campaign (``resume``: continuing it) starts with its iteration-0 fit."""
+    if not resume:
+        return True
+    return finished_outcome(campaign.state_dir) is None and latest_checkpoint(campaign.state_dir) is None
+
+
+def first_fit_outcome(config: dict[str, Any]) -> dict[str, Any]:
+    """Fit (or find in the model cache) the iteration-0 SSVAE of this campaign, before the campaigns
+    that share it start: they then read it from the cache instead of each fitting it at the same
+    time. A failure is reported, not raised; the campaigns meet it again and report it as theirs.
+
+    Keys: status (``ok`` / ``failed``), error, seconds.
+    """
+    import torch
+
+    torch.set_num_threads(CAMPAIGN_TORCH_THREADS)
+    started = time.perf_counter()
+    try:
+        setup = steps.prepare(resolved(validated(CampaignConfig, config)))
+        steps.first_fit(setup, steps.initial_state(setup))
+        status, error = "ok", None
+    except Exception as failure:  # the campaigns report it
+        first_line = str(failure).splitlines()[0] if str(failure) else ""
+        status, error = "failed", f"{type(failure).__name__}: {first_line}"
+    return {"status": status, "error": error, "seconds": time.perf_counter() - started}
 
 
 def campaign_outcome(

@@ -301,6 +301,25 @@ def new_surrogate(setup: CampaignSetup) -> BaseSurrogate:
     return setup.config.surrogate.build(random_state=derived_seed(setup.config.seed, "surrogate"))
 
 
+def first_fit(setup: CampaignSetup, state: CampaignState) -> SSVAE:
+    """The campaign's iteration-0 SSVAE, from the on-disk model cache or fitted and stored there.
+
+    Its key is everything the fit reads (settings with the seed, the labelled and unlabelled
+    arrays): campaigns that differ only in policy or surrogate share it, so a benchmark can fit it
+    once per group before their campaigns start (:func:`arcloop.grid.first_fit_outcome`).
+    """
+
+    def first_model() -> SSVAE:
+        model = new_model(setup)
+        model.seed = derived_seed(setup.config.seed, state.iteration, "train")
+        return model
+
+    unlabelled = setup.pool_X[unlabelled_rows(setup, state)]
+    return fit_cached(
+        first_model, state.labelled_X, state.labelled_y, unlabelled, key_parts=("campaign-first-fit",)
+    )
+
+
 def train(setup: CampaignSetup, state: CampaignState, models: Models | None) -> Models:
     """Fit the SSVAE (warm-started when its settings say so) on the labelled set and the unlabelled
     pool, then the surrogate on the labelled set (with the SSVAE's encodings and the model itself).
@@ -310,23 +329,13 @@ def train(setup: CampaignSetup, state: CampaignState, models: Models | None) -> 
     campaigns of a benchmark that share a seed and scenario fit it once. Hit or miss, the model is
     read back from the stored file, so a campaign is the same bit for bit either way.
     """
-    unlabelled = setup.pool_X[unlabelled_rows(setup, state)]
-    seed = derived_seed(setup.config.seed, state.iteration, "train")
     if models is None:
-
-        def first_model() -> SSVAE:
-            model = new_model(setup)
-            model.seed = seed
-            return model
-
-        ssvae = fit_cached(
-            first_model, state.labelled_X, state.labelled_y, unlabelled, key_parts=("campaign-first-fit",)
-        )
+        ssvae = first_fit(setup, state)
         surrogate = new_surrogate(setup)
     else:
         ssvae = models.ssvae
-        ssvae.seed = seed
-        ssvae.fit(state.labelled_X, state.labelled_y, unlabelled)
+        ssvae.seed = derived_seed(setup.config.seed, state.iteration, "train")
+        ssvae.fit(state.labelled_X, state.labelled_y, setup.pool_X[unlabelled_rows(setup, state)])
         surrogate = models.surrogate if models.surrogate is not None else new_surrogate(setup)
     z = ssvae.encode(state.labelled_X) if surrogate.reads_latent else None
     surrogate.fit(state.labelled_X, state.labelled_y, z=z, model=ssvae)

@@ -7,18 +7,19 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
-from prefect.futures import as_completed
+from prefect.futures import PrefectFuture, as_completed
 from prefect.runtime import flow_run
 from prefect.states import Cancelled, State
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from arcloop import __version__, interrupt, tracking
-from arcloop.config import BenchmarkConfig, flatten, read_yaml, validated
+from arcloop.config import BenchmarkConfig, CampaignConfig, first_fit_identity, flatten, read_yaml, validated
 from arcloop.errors import ArcloopError
 from arcloop.flows.progress import add_progress_listener, notify
+from arcloop.grid import needs_first_fit
 from arcloop.interrupt import CampaignInterrupted
 from arcloop.report import build_report
-from arcloop.tasks.benchmark import campaign_task
+from arcloop.tasks.benchmark import campaign_task, first_fit_task
 from arcloop.tasks.settings import quiet_prefect
 
 __all__ = ["add_progress_listener", "benchmark_flow", "grid_flow", "run_benchmark", "run_grid", "task_runner"]
@@ -106,6 +107,44 @@ def run_grid(config: dict[str, Any], resume_dir: str | None = None) -> dict[str,
     return _grid_under(bench, uri, folder, parent_run_id, started, resume=False)
 
 
+def _submit_after_first_fits(
+    grid: list[tuple[dict[str, str], CampaignConfig]], parent_run_id: str, resume: bool
+) -> tuple[list[PrefectFuture[dict[str, Any]]], list[float]]:
+    """Submit every campaign; those that share an iteration-0 fit only once it is in the model cache.
+
+    Without this, the campaigns of one seed that start together on different workers would each fit
+    the same model at the same time. The fits are submitted first, so the task runner's queue holds
+    them ahead of any campaign; a group's campaigns are queued as soon as its fit is done.
+    Returns the campaigns' futures and the seconds of each shared fit.
+    """
+    groups: dict[str, list[tuple[dict[str, str], CampaignConfig]]] = {}
+    for labels, campaign in grid:
+        groups.setdefault(first_fit_identity(campaign), []).append((labels, campaign))
+
+    def submit(members: list[tuple[dict[str, str], CampaignConfig]]) -> list[PrefectFuture[dict[str, Any]]]:
+        return [
+            campaign_task.submit(campaign.model_dump(mode="json"), labels, parent_run_id, resume)
+            for labels, campaign in members
+        ]
+
+    futures: list[PrefectFuture[dict[str, Any]]] = []
+    fits: list[PrefectFuture[dict[str, Any]]] = []
+    waiting: dict[Any, list[tuple[dict[str, str], CampaignConfig]]] = {}
+    for members in groups.values():
+        fitting = [member for member in members if needs_first_fit(member[1], resume)]
+        if len(fitting) < 2:  # nobody to share it with: the campaign fits it itself
+            futures += submit(members)
+            continue
+        fits.append(first_fit_task.submit(fitting[0][1].model_dump(mode="json")))
+        waiting[fits[-1].task_run_id] = members
+    fit_seconds = []
+    for fit in as_completed(fits):
+        interrupt.check("benchmark")
+        futures += submit(waiting[fit.task_run_id])
+        fit_seconds.append(fit.result()["seconds"])
+    return futures, fit_seconds
+
+
 def _grid_under(
     bench: BenchmarkConfig, uri: str, folder: Path, parent_run_id: str, started: float, resume: bool
 ) -> dict[str, Any] | State:
@@ -113,10 +152,7 @@ def _grid_under(
         grid = bench.campaigns(folder)
         # SIGINT/SIGTERM: campaigns stop at safe points, not wherever they are.
         with interrupt.reclaimed():
-            futures = [
-                campaign_task.submit(campaign.model_dump(mode="json"), labels, parent_run_id, resume)
-                for labels, campaign in grid
-            ]
+            futures, first_fit_seconds = _submit_after_first_fits(grid, parent_run_id, resume)
             outcomes = []
             for done, future in enumerate(as_completed(futures), start=1):
                 outcomes.append(future.result())
@@ -155,6 +191,7 @@ def _grid_under(
         "n_campaigns": len(grid),
         "n_failed": report.n_failed,
         "campaign_seconds": [outcome["seconds"] for outcome in outcomes],
+        "first_fit_seconds": first_fit_seconds,
         "summary": report.records,
     }
 

@@ -10,7 +10,7 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from arcloop.grid import campaign_outcome
+from arcloop.grid import campaign_outcome, first_fit_outcome
 
 
 @task(
@@ -24,3 +24,14 @@ def campaign_task(
 ) -> dict[str, Any]:
     """Run (or with ``resume``, continue) one campaign to the end (:func:`arcloop.grid.campaign_outcome`)."""
     return campaign_outcome(config, labels, parent_run_id, resume)
+
+
+@task(
+    name="first-fit",
+    task_run_name="first-fit-seed{config[seed]}",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def first_fit_task(config: dict[str, Any]) -> dict[str, Any]:
+    """The iteration-0 SSVAE fit a group of campaigns shares (:func:`arcloop.grid.first_fit_outcome`)."""
+    return first_fit_outcome(config)
