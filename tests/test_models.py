@@ -318,3 +318,21 @@ def test_paper_figures_over_five_seeds() -> None:
     assert full["test_auc_mean"] >= 0.89
     few = evaluate([0, 1, 2, 3, 4], n_labelled=247)
     assert few["test_accuracy_mean"] >= few["supervised_test_accuracy_mean"]
+
+
+def test_chunked_encode_decode_and_heads_equal_one_forward_pass(
+    trained: tuple[SSVAE, dict[str, float]], alloys: tuple[np.ndarray, np.ndarray], monkeypatch
+) -> None:
+    """Predicting in chunks bounds memory; it must not change a row's value (rows are independent)."""
+    import arcloop.models.ssvae as ssvae_module
+
+    model, _ = trained
+    X = alloys[0][:53]
+    Z = np.random.default_rng(3).normal(size=(53, model.latent_dim))
+    phases = np.linspace(0, 1, 53)
+    monkeypatch.setattr(ssvae_module, "PREDICT_CHUNK", 10**9)
+    whole = model.encode(X), model.encode(X, y=1), model.decode(Z, phases), model.predict_proba_heads(X)
+    monkeypatch.setattr(ssvae_module, "PREDICT_CHUNK", 7)  # 53 rows = 7 full chunks + 4
+    chunked = model.encode(X), model.encode(X, y=1), model.decode(Z, phases), model.predict_proba_heads(X)
+    for one, many in zip(whole, chunked, strict=True):
+        np.testing.assert_allclose(many, one, rtol=0, atol=1e-6)

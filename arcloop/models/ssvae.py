@@ -59,7 +59,7 @@ from arcloop.models.training import (
 
 FORMAT = "arcloop.ssvae/1"
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. (2016): a latent dim is active if Var_x E_q[z_d | x] > 0.01
-PREDICT_CHUNK = 8_192  # rows per forward pass when predicting: bounds memory (K × chunk × hidden floats)
+PREDICT_CHUNK = 8_192  # rows per forward pass (heads, encode, decode): bounds memory to chunk × hidden floats
 SEED_MODULUS = 2**63 - 1
 
 
@@ -459,12 +459,15 @@ class SSVAE:
         compositions, features = self._features(X, "X")
         weight = self._phase_input(y, compositions.shape[0], features)
         net = self._net()
-        x = _as_tensor(compositions)
+        n = compositions.shape[0]
+        moments = [(np.empty((n, self.latent_dim)), np.empty((n, self.latent_dim))) for _ in (0, 1)]
         with _torch_threads(self.n_threads), torch.no_grad():
-            moments = []
-            for phi in (0.0, 1.0):
-                loc, scale = net.encode(x, torch.full((x.shape[0],), phi))
-                moments.append((loc.double().numpy(), scale.double().numpy()))
+            for start in range(0, n, PREDICT_CHUNK):
+                x = _as_tensor(compositions[start : start + PREDICT_CHUNK])
+                for (loc_out, scale_out), phi in zip(moments, (0.0, 1.0), strict=True):
+                    loc, scale = net.encode(x, torch.full((x.shape[0],), phi))
+                    loc_out[start : start + PREDICT_CHUNK] = loc.double().numpy()
+                    scale_out[start : start + PREDICT_CHUNK] = scale.double().numpy()
         return moments, weight
 
     def encode(self, X: np.ndarray, y: Any = None) -> np.ndarray:
@@ -493,8 +496,12 @@ class SSVAE:
         phi = np.broadcast_to(phi, (z.shape[0],)) if phi.ndim == 0 else phi
         if phi.shape != (z.shape[0],) or not np.isfinite(phi).all() or (phi < 0).any() or (phi > 1).any():
             raise ArcloopError(f"p_single: expected a number or shape ({z.shape[0]},) with values in [0, 1]")
+        probs = np.empty((z.shape[0], len(ELEMENTS)))
         with _torch_threads(self.n_threads), torch.no_grad():
-            probs = torch.softmax(net.decode_logits(_as_tensor(z), _as_tensor(phi)), dim=-1).double().numpy()
+            for start in range(0, z.shape[0], PREDICT_CHUNK):
+                rows = slice(start, start + PREDICT_CHUNK)
+                logits = net.decode_logits(_as_tensor(z[rows]), _as_tensor(phi[rows]))
+                probs[rows] = torch.softmax(logits, dim=-1).double().numpy()
         return probs / probs.sum(axis=1, keepdims=True)
 
     # --- diagnostics --------------------------------------------------------------------------------------
