@@ -80,7 +80,7 @@ def campaign_outcome(
     Keys: the labels (policy, oracle, scenario, seed, ...), status (``ok`` / ``failed``), error,
     summary (:func:`arcloop.campaign.summary`), metrics (one dict per finished iteration),
     discovery_picks (one flag per paid proposal, in order: True for a discovery; the pick-resolution
-    curve the report's EF/AF read), seconds (wall time of this call).
+    curve the report's EF/AF read), seconds (wall time of this call), worker_pid (the process it ran in).
     """
     import torch
 
@@ -125,6 +125,7 @@ def campaign_outcome(
         outcome["metrics"] = state.metrics
         outcome["discovery_picks"] = state.proposed_discovery[state.paid].tolist()
     outcome["seconds"] = time.perf_counter() - started
+    outcome["worker_pid"] = os.getpid()  # the process pool reuses its workers: a few pids per grid
     if outcome["status"] == "ok" and state_dir:
         _record_outcome(state_dir, outcome)
     return outcome

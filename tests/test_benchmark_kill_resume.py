@@ -62,6 +62,9 @@ def test_sigkill_mid_grid_then_resume_gives_the_uninterrupted_summary(tmp_path):
     from mlflow.tracking import MlflowClient
 
     reference = run_to_end(grid_file(tmp_path / "reference", "grid"))
+    # Workers are reused: six campaigns (and the shared first fits) ran in the pool's two processes.
+    ran_in = {json.loads(text)["worker_pid"] for text in outcomes(tmp_path / "reference" / "out").values()}
+    assert len(ran_in) <= 2, ran_in
 
     config = grid_file(tmp_path / "killed", "grid")
     out = config.parent / "out"
