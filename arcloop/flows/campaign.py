@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from prefect.utilities.annotations import quote
 from arcloop import interrupt, steps
 from arcloop.campaign import drive, preflight, read_run_record, update_run_record
 from arcloop.config import CampaignConfig, read_yaml
+from arcloop.flows.progress import add_progress_listener, notify
 from arcloop.interrupt import CampaignInterrupted
 from arcloop.oracles import LabelBatch
 from arcloop.state import CampaignState
@@ -28,19 +28,7 @@ from arcloop.tasks import (
 )
 from arcloop.tasks.settings import quiet_prefect
 
-ProgressListener = Callable[[dict[str, Any]], None]
-_listeners: list[ProgressListener] = []
-
-
-def add_progress_listener(listener: ProgressListener) -> Callable[[], None]:
-    """Call ``listener(event)`` after each iteration (the CLI's progress bar); returns a remover."""
-    _listeners.append(listener)
-    return lambda: _listeners.remove(listener)
-
-
-def _notify(event: dict[str, Any]) -> None:
-    for listener in list(_listeners):
-        listener(event)
+__all__ = ["add_progress_listener", "campaign_flow", "run_campaign"]
 
 
 class TaskExecutor:
@@ -146,7 +134,7 @@ def campaign_flow(config: dict[str, Any] | str, resume: bool = False) -> dict[st
     mark_dead_flow_run(campaign.state_dir)
     try:
         with interrupt.reclaimed():
-            return drive(campaign, setup, TaskExecutor(campaign), resume=resume, notify=_notify)
+            return drive(campaign, setup, TaskExecutor(campaign), resume=resume, notify=notify)
     except CampaignInterrupted as stop:
         return Cancelled(message=str(stop))
 

@@ -1,4 +1,5 @@
-"""Listeners for "a campaign ended" events (the CLI's progress bar).
+"""Progress listeners (the CLI's progress bars): "an iteration ended" from a campaign flow, "a
+campaign ended" from a benchmark; one registry for both.
 
 A module of its own, named only by plain functions: the flow's body is pickled by value when a
 process pool or Dask ships the flow run's context, and a listener (a closure over a rich progress
@@ -16,7 +17,7 @@ _listeners: list[ProgressListener] = []
 
 
 def add_progress_listener(listener: ProgressListener) -> Callable[[], None]:
-    """Call ``listener(event)`` whenever a campaign ends; returns a remover."""
+    """Call ``listener(event)`` on every progress event of this process; returns a remover."""
     _listeners.append(listener)
     return lambda: _listeners.remove(listener)
 
