@@ -1,0 +1,175 @@
+"""The multi-machine path on one machine: scripts/cluster-demo.sh brings up PostgreSQL behind a
+Prefect server and an MLflow server, a Dask cluster, a process work pool with a Prefect worker and the
+deployments of prefect.yaml; a benchmark triggered through the Prefect API runs on it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from test_benchmark_entry_points import smallest_grid
+
+from arcloop.flows.benchmark import benchmark_flow, with_overrides
+
+WORKTREE = Path(__file__).resolve().parents[1]
+SCRIPT = WORKTREE / "scripts" / "cluster-demo.sh"
+
+
+def test_overrides_point_a_config_at_a_cluster_and_a_tracking_server():
+    config = {"name": "q", "runner": "processes", "tracking": {"uri": "sqlite:///a.db", "experiment": "e"}}
+    assert with_overrides(config) == config
+    assert with_overrides(config, dask_address="tcp://h:8786", tracking_uri="http://h:5000") == {
+        "name": "q",
+        "runner": "dask",  # an address means the Dask runner
+        "dask_address": "tcp://h:8786",
+        "tracking": {"uri": "http://h:5000", "experiment": "e"},
+    }
+    assert with_overrides(config, runner="threads")["runner"] == "threads"
+    assert config["tracking"]["uri"] == "sqlite:///a.db"  # the caller's mapping is not changed
+    # the names `prefect deploy --params` and `prefect deployment run --param` use
+    assert {"runner", "dask_address", "tracking_uri"} <= set(benchmark_flow.parameters.properties)
+
+
+def stack_env() -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PREFECT_", "MLFLOW_"))}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # prefect, mlflow, dask
+    env["PYTHON"] = sys.executable
+    env["PYTHONPATH"] = str(WORKTREE)
+    return env
+
+
+def script(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(SCRIPT), *args], env=stack_env(), capture_output=True, text=True, timeout=timeout
+    )
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    pairs = (line.removeprefix("export ").split("=", 1) for line in path.read_text().splitlines() if line)
+    return dict(pairs)
+
+
+def log_tails(state: Path, lines: int = 15) -> str:
+    tails = []
+    for log in sorted((state / "logs").glob("*.log")):
+        tails.append(f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:]))
+    return "\n".join(tails)
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+TRIGGER = """
+import json, sys, asyncio
+from prefect.client.orchestration import get_client
+from prefect.deployments import run_deployment
+
+name = "arcloop-benchmark/nightly-benchmark"
+run = run_deployment(name, parameters={"config": sys.argv[1]}, timeout=900)
+
+async def deployment():
+    async with get_client() as client:
+        found = await client.read_deployment_by_name(name)
+        return {
+            "parameters": found.parameters,
+            "crons": [s.schedule.cron for s in found.schedules],
+            "pool": found.work_pool_name,
+        }
+
+print("STATE", run.state.type.value, run.state.name)
+print("DEPLOYMENT", json.dumps(asyncio.run(deployment())))
+"""
+
+DASK_COUNTS = """
+import json, sys
+from distributed import Client
+with Client(sys.argv[1], timeout=10) as client:
+    executed = client.run(lambda dask_worker: dask_worker.state.executed_count)
+    prefixes = client.run_on_scheduler(
+        lambda dask_scheduler: {k: dict(v.state_counts) for k, v in dask_scheduler.task_prefixes.items()}
+    )
+print(json.dumps({"executed": executed, "prefixes": prefixes}))
+"""
+
+
+@pytest.mark.slow
+def test_cluster_stack_runs_a_deployed_benchmark_on_dask_with_runs_on_the_mlflow_server(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    state = tmp_path / "cluster"
+    up = script("up", str(state))
+    try:
+        assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-3000:] + log_tails(state)
+        assert script("status", str(state)).returncode == 0
+        stack = read_env_file(state / "env")
+        ports = {key: int(value) for key, value in read_env_file(state / "ports").items()}
+
+        # The grid's own file says processes and a local store: the deployment's parameters
+        # (set by the script) send it to the Dask cluster and the MLflow server instead.
+        local_store = tmp_path / "local-mlruns.db"
+        grid = smallest_grid(tmp_path, f"sqlite:///{local_store}", runner="processes")
+        grid_file = tmp_path / "grid.yaml"
+        grid_file.write_text(yaml.safe_dump(grid))
+        env = {**stack_env(), "PREFECT_API_URL": stack["PREFECT_API_URL"]}
+        env["PREFECT_HOME"] = str(tmp_path / "client-prefect-home")
+        trigger = subprocess.run(
+            [sys.executable, "-c", TRIGGER, str(grid_file)],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=960,
+        )
+        assert "STATE COMPLETED" in trigger.stdout, (
+            trigger.stdout[-2000:] + trigger.stderr[-3000:] + log_tails(state, 40)
+        )
+        deployment = json.loads(trigger.stdout.split("DEPLOYMENT", 1)[1])
+        assert deployment["crons"] == ["0 2 * * *"] and deployment["pool"] == "arcloop"  # from prefect.yaml
+        assert deployment["parameters"]["dask_address"] == stack["ARCLOOP_DASK_ADDRESS"]
+        assert deployment["parameters"]["tracking_uri"] == stack["MLFLOW_TRACKING_URI"]
+
+        # The runs, read through the MLflow server (its store is the PostgreSQL database).
+        client = MlflowClient(tracking_uri=stack["MLFLOW_TRACKING_URI"])
+        experiment = client.get_experiment_by_name("bench")
+        assert experiment is not None
+        parents = client.search_runs([experiment.experiment_id], "tags.kind = 'benchmark'")
+        assert [run.info.status for run in parents] == ["FINISHED"]
+        parent_id = parents[0].info.run_id
+        children = client.search_runs([experiment.experiment_id], f"tags.mlflow.parentRunId = '{parent_id}'")
+        assert sorted(run.info.run_name for run in children) == [
+            "greedy-rules-random-seed0",
+            "random-rules-random-seed0",
+        ]
+        assert all(run.info.status == "FINISHED" and run.data.metrics for run in children)
+        reported = {artifact.path for artifact in client.list_artifacts(parent_id, "report")}
+        assert "report/summary.csv" in reported  # uploaded through the server's artifact proxy
+        assert not local_store.exists()
+
+        # The two campaigns ran on the Dask workers: the scheduler's count and the workers' agree.
+        counts = subprocess.run(
+            [sys.executable, "-c", DASK_COUNTS, stack["ARCLOOP_DASK_ADDRESS"]],
+            env=stack_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert counts.returncode == 0, counts.stderr[-2000:]
+        dask = json.loads(counts.stdout)
+        assert len(dask["executed"]) == 2 and sum(dask["executed"].values()) == 2
+        assert dask["prefixes"]["campaign_task"]["memory"] == 2
+    finally:
+        down = script("down", str(state), "--purge", timeout=180)
+    assert down.returncode == 0, down.stderr[-2000:]
+    assert not state.exists()
+    closed = {name: port for name, port in ports.items() if port_open(port)}
+    assert not closed, f"still listening after down: {closed}"
