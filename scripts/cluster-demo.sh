@@ -9,12 +9,14 @@
 #   scripts/cluster-demo.sh status [STATE_DIR]    what runs, where (exit 1 if a part is down)
 #   scripts/cluster-demo.sh down   [STATE_DIR] [--purge]
 #                                   stop everything; keeps the data, logs and artifacts unless --purge
+#   scripts/cluster-demo.sh pg-bin                the PostgreSQL binaries it uses (exit 1: none found)
 #
 # STATE_DIR: the argument, else $ARCLOOP_CLUSTER_DIR, else ./arcloop-cluster. It holds pids/, logs/,
 # ports, env (source it: PREFECT_API_URL, MLFLOW_TRACKING_URI, ARCLOOP_DASK_ADDRESS), the database,
 # MLflow's artifacts and Prefect's home. `up` after `down` reuses the database and the ports.
 # Fixed ports: ARCLOOP_PG_PORT, ARCLOOP_PREFECT_PORT, ARCLOOP_MLFLOW_PORT, ARCLOOP_DASK_PORT
-# (default: free ones). PostgreSQL binaries: $PG_BIN, else the newest /usr/lib/postgresql/*/bin.
+# (default: free ones). PostgreSQL binaries: $PG_BIN, else the folder of the pg_ctl on PATH (links
+# followed), else `pg_config --bindir`, else the newest /usr/lib/postgresql/*/bin (Debian's).
 # Needs: pip install -e '.[dask,cluster]' and PostgreSQL (Debian: apt-get install postgresql).
 # The database trusts every connection from 127.0.0.1: a demo, not a production setup.
 set -euo pipefail
@@ -27,7 +29,7 @@ READY_TIMEOUT="${ARCLOOP_READY_TIMEOUT:-180}"
 
 die() { echo "cluster-demo: $*" >&2; exit 2; }
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 command_name="${1:-}"
 [ -n "$command_name" ] || usage
@@ -43,22 +45,31 @@ for arg in "$@"; do
     esac
 done
 STATE_INPUT="${STATE_ARG:-${ARCLOOP_CLUSTER_DIR:-./arcloop-cluster}}"
-mkdir -p "$STATE_INPUT"
-STATE="$(cd "$STATE_INPUT" && pwd)"
+if [ "$command_name" != pg-bin ]; then mkdir -p "$STATE_INPUT"; fi
+STATE="$(cd "$STATE_INPUT" 2>/dev/null && pwd || echo "$STATE_INPUT")"
 PIDS="$STATE/pids"
 LOGS="$STATE/logs"
 
 # --- helpers ---------------------------------------------------------------------------------
 
+PG_TOOLS="pg_ctl initdb pg_isready psql createdb"
+
+has_pg_tools() {
+    local tool
+    [ -n "$1" ] || return 1
+    for tool in $PG_TOOLS; do [ -x "$1/$tool" ] || return 1; done
+}
+
+# Debian's /usr/bin/psql etc. are wrappers (pg_wrapper) and it has no pg_ctl on PATH; other systems
+# (or a hand install, links in /usr/local/bin) have them all in one folder, found from pg_ctl.
 find_pg_bin() {
-    local dir
-    for dir in "${PG_BIN:-}" $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-        if [ -n "$dir" ] && [ -x "$dir/pg_ctl" ] && [ -x "$dir/initdb" ] && [ -x "$dir/pg_isready" ]; then
-            echo "$dir"; return 0
-        fi
+    local dir on_path=""
+    if [ -n "${PG_BIN:-}" ]; then has_pg_tools "$PG_BIN" && echo "$PG_BIN"; return; fi
+    if command -v pg_ctl >/dev/null 2>&1; then on_path="$(dirname "$(readlink -f "$(command -v pg_ctl)")")"; fi
+    for dir in "$on_path" "$(pg_config --bindir 2>/dev/null || true)" \
+        $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+        if has_pg_tools "$dir"; then echo "$dir"; return 0; fi
     done
-    dir="$(dirname "$(command -v pg_ctl 2>/dev/null || echo /nonexistent/pg_ctl)")"
-    if [ -x "$dir/initdb" ] && [ -x "$dir/pg_isready" ]; then echo "$dir"; return 0; fi
     return 1
 }
 
@@ -141,7 +152,10 @@ set_urls() {
 
 # The same environment for every part: Prefect's home in the state folder, nothing phones home,
 # the checkout first on the path (workers import the code this script belongs to).
+# ARCLOOP_CLUSTER_STATE marks every process of the stack, including those that leave their part's
+# process group (Prefect can start flow runs in sessions of their own): `down` finds them by it.
 common_env() {
+    export ARCLOOP_CLUSTER_STATE="$STATE"
     export PREFECT_HOME="$STATE/prefect-home"
     export PREFECT_API_URL="$PREFECT_API"
     export PREFECT_SERVER_ANALYTICS_ENABLED=false
@@ -267,8 +281,10 @@ up() {
     set_urls
     common_env
     local started=$SECONDS
-    # A part that fails leaves the others running: take them down again, keeping the logs.
-    trap 'echo "cluster-demo: up failed; stopping what started (logs in $LOGS)" >&2; down_all' EXIT
+    # A part that fails leaves the others running: take them down again, keeping the logs; the
+    # parts still starting in the background (their readiness checks) go too.
+    trap 'echo "cluster-demo: up failed; stopping what started (logs in $LOGS)" >&2
+          kill $(jobs -p) 2>/dev/null || true; down_all' EXIT
     start_postgres
     start_prefect_server &
     local prefect_job=$!
@@ -302,11 +318,25 @@ status() {
     exit $down
 }
 
+# The processes that carry this stack's mark (Linux: /proc), this shell aside.
+marked_pids() {
+    local environ pid
+    for environ in /proc/[0-9]*/environ; do
+        pid="${environ#/proc/}"; pid="${pid%/environ}"
+        [ "$pid" = "$$" ] && continue
+        if grep -qzxF "ARCLOOP_CLUSTER_STATE=$STATE" "$environ" 2>/dev/null; then echo "$pid"; fi
+    done
+}
+
 # SIGTERM to every part's process group at once, SIGKILL to the groups still there after 15 s
-# (a prefect worker takes ~20 s to finish on SIGTERM). The database stops last, cleanly.
+# (a prefect worker takes ~20 s to finish on SIGTERM). The database stops last, cleanly; then
+# whatever still carries the stack's mark (a flow run in its own session, a part whose pid file was
+# never written) gets SIGTERM, and SIGKILL 5 s later.
 down_all() {
     local name pid deadline running
     local names=()
+    # What this shell starts from here on is not part of the stack (`up` failing comes here).
+    unset ARCLOOP_CLUSTER_STATE
     for name in $PARTS; do
         [ "$name" != postgres ] && [ -f "$PIDS/$name.pid" ] && names+=("$name")
     done
@@ -330,6 +360,17 @@ down_all() {
         as_pg "$PG/pg_ctl" -D "$(pg_home)/data" -m fast -w stop >>"$LOGS/postgres.log" 2>&1 || true
     fi
     rm -f "$PIDS/postgres.pid"
+    local left
+    left="$(marked_pids)"
+    if [ -n "$left" ]; then
+        # shellcheck disable=SC2086
+        kill -TERM $left 2>/dev/null || true
+        deadline=$((SECONDS + 5))
+        while [ $SECONDS -lt $deadline ] && [ -n "$(marked_pids)" ]; do sleep 0.5; done
+        left="$(marked_pids)"
+        # shellcheck disable=SC2086
+        if [ -n "$left" ]; then kill -KILL $left 2>/dev/null || true; fi
+    fi
 }
 
 down() {
@@ -347,5 +388,6 @@ case "$command_name" in
     up) up ;;
     down) down ;;
     status) status ;;
+    pg-bin) find_pg_bin ;;
     *) usage ;;
 esac

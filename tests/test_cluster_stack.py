@@ -69,6 +69,43 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def stack_processes(state: Path) -> dict[int, str]:
+    """pid → command line of every process carrying the script's mark for ``state`` (Linux)."""
+    mark = f"ARCLOOP_CLUSTER_STATE={state}".encode()
+    found = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if mark in (proc / "environ").read_bytes().split(b"\0"):
+                found[int(proc.name)] = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # gone meanwhile
+            continue
+    return found
+
+
+def recorded_ports(state: Path) -> dict[str, int]:
+    ports_file = state / "ports"
+    if not ports_file.exists():
+        return {}
+    return {key: int(value) for key, value in read_env_file(ports_file).items()}
+
+
+def left_behind(state: Path, ports: dict[str, int]) -> dict[str, object]:
+    """What a stopped stack still has: its processes, its listening ports."""
+    return {
+        "processes": stack_processes(state),
+        "ports": {name: port for name, port in ports.items() if port_open(port)},
+    }
+
+
+def require_postgres() -> None:
+    """PostgreSQL is needed; CI installs it (.ci/run), elsewhere the test is skipped without it."""
+    found = subprocess.run(["bash", str(SCRIPT), "pg-bin"], capture_output=True, text=True)
+    if found.returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL not found on CI: .ci/run should have installed it")
+        pytest.skip("PostgreSQL not installed (apt-get install postgresql, or set PG_BIN)")
+
+
 TRIGGER = """
 import json, sys, asyncio
 from prefect.client.orchestration import get_client
@@ -106,13 +143,17 @@ print(json.dumps({"executed": executed, "prefixes": prefixes}))
 def test_cluster_stack_runs_a_deployed_benchmark_on_dask_with_runs_on_the_mlflow_server(tmp_path):
     from mlflow.tracking import MlflowClient
 
+    require_postgres()
     state = tmp_path / "cluster"
-    up = script("up", str(state))
+    ports: dict[str, int] = {}
     try:
+        up = script("up", str(state))
+        ports = recorded_ports(state)
         assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-3000:] + log_tails(state)
         assert script("status", str(state)).returncode == 0
         stack = read_env_file(state / "env")
-        ports = {key: int(value) for key, value in read_env_file(state / "ports").items()}
+        assert set(ports) == {"PG_PORT", "PREFECT_PORT", "MLFLOW_PORT", "DASK_PORT"}
+        assert all(port_open(port) for port in ports.values())
 
         # The grid's own file says processes and a local store: the deployment's parameters
         # (set by the script) send it to the Dask cluster and the MLflow server instead.
@@ -168,8 +209,41 @@ def test_cluster_stack_runs_a_deployed_benchmark_on_dask_with_runs_on_the_mlflow
         assert len(dask["executed"]) == 2 and sum(dask["executed"].values()) == 2
         assert dask["prefixes"]["campaign_task"]["memory"] == 2
     finally:
+        ports = ports or recorded_ports(state)
         down = script("down", str(state), "--purge", timeout=180)
     assert down.returncode == 0, down.stderr[-2000:]
     assert not state.exists()
-    closed = {name: port for name, port in ports.items() if port_open(port)}
-    assert not closed, f"still listening after down: {closed}"
+    assert left_behind(state, ports) == {"processes": {}, "ports": {}}
+
+
+@pytest.mark.slow
+def test_an_up_that_fails_halfway_stops_what_it_started_and_down_purge_removes_the_rest(tmp_path):
+    """The Prefect server cannot bind its port: by then PostgreSQL runs, the MLflow server is
+    starting and the Dask cluster comes up; `up` must fail naming the part and stop all of them."""
+    require_postgres()
+    state = tmp_path / "cluster"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        ports: dict[str, int] = {}
+        try:
+            up = subprocess.run(
+                ["bash", str(SCRIPT), "up", str(state)],
+                env={**stack_env(), "ARCLOOP_PREFECT_PORT": str(busy)},
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            ports = {name: port for name, port in recorded_ports(state).items() if port != busy}
+            assert up.returncode == 1, up.stdout[-2000:] + up.stderr[-3000:]
+            assert "cluster-demo: prefect-server exited" in up.stderr, up.stderr[-3000:]
+            assert "up failed; stopping what started" in up.stderr
+            assert (state / "logs" / "dask-worker-2.log").exists()  # the cluster had been started
+            assert left_behind(state, ports) == {"processes": {}, "ports": {}}
+            assert (state / "logs" / "prefect-server.log").exists()  # logs kept for the user
+        finally:
+            down = script("down", str(state), "--purge", timeout=180)
+        assert down.returncode == 0, down.stderr[-2000:]
+        assert not state.exists()
+        assert left_behind(state, ports) == {"processes": {}, "ports": {}}
