@@ -127,16 +127,35 @@ print("STATE", run.state.type.value, run.state.name)
 print("DEPLOYMENT", json.dumps(asyncio.run(deployment())))
 """
 
+# What a Dask cluster ran: per worker, its tasks executed ("executed") and those that finished, by
+# task prefix ("finished", from the worker's transition log); per prefix, the scheduler's running
+# count of tasks that entered each state ("prefixes"). Two independent counts of the same tasks.
 DASK_COUNTS = """
 import json, sys
+from collections import Counter
+from dask.utils import key_split
 from distributed import Client
+
+def finished(dask_worker):
+    return Counter(
+        key_split(entry[0]) for entry in dask_worker.state.log
+        # a transition: (key, start, recommended, final, recommendations, stimulus_id, time)
+        if len(entry) == 7 and isinstance(entry[0], str) and entry[1] == "executing" and entry[3] == "memory"
+    )
+
 with Client(sys.argv[1], timeout=10) as client:
     executed = client.run(lambda dask_worker: dask_worker.state.executed_count)
+    by_worker = client.run(finished)
     prefixes = client.run_on_scheduler(
         lambda dask_scheduler: {k: dict(v.state_counts) for k, v in dask_scheduler.task_prefixes.items()}
     )
-print(json.dumps({"executed": executed, "prefixes": prefixes}))
+print(json.dumps({"executed": executed, "finished": by_worker, "prefixes": prefixes}))
 """
+
+
+def campaigns_per_worker(dask: dict) -> list[int]:
+    """How many campaign tasks each worker of the cluster finished, fewest first."""
+    return sorted(counts.get("campaign_task", 0) for counts in dask["finished"].values())
 
 
 @pytest.mark.slow
@@ -206,8 +225,11 @@ def test_cluster_stack_runs_a_deployed_benchmark_on_dask_with_runs_on_the_mlflow
         )
         assert counts.returncode == 0, counts.stderr[-2000:]
         dask = json.loads(counts.stdout)
-        assert len(dask["executed"]) == 2 and sum(dask["executed"].values()) == 2
-        assert dask["prefixes"]["campaign_task"]["memory"] == 2
+        # two campaigns after the iteration-0 fit they share (main's first_fit_task), on the workers
+        assert dask["prefixes"].get("campaign_task", {}).get("memory") == 2, dask
+        assert dask["prefixes"].get("first_fit_task", {}).get("memory") == 1, dask
+        assert len(dask["executed"]) == 2 and sum(dask["executed"].values()) == 3, dask
+        assert sum(campaigns_per_worker(dask)) == 2, dask
     finally:
         ports = ports or recorded_ports(state)
         down = script("down", str(state), "--purge", timeout=180)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from test_benchmark_entry_points import smallest_grid
-from test_cluster_stack import DASK_COUNTS
+from test_cluster_stack import DASK_COUNTS, campaigns_per_worker
 from test_serve import free_port
 
 from arcloop.cli.benchmark import stop_group
@@ -133,8 +133,10 @@ def test_benchmark_on_an_external_dask_cluster_matches_the_processes_runner(tmp_
     assert {record["policy"] for record in on_dask} == {"greedy", "random"}
     assert all(record["n_seeds"] == 1 and record["n_failed"] == 0 for record in on_dask)
     assert on_dask == on_processes  # every figure of the summary, bit for bit (NaN printed as null)
-    # The two campaigns were tasks of this scheduler, one on each external worker ...
+    # The shared iteration-0 fit and the two campaigns were tasks of this scheduler, and the two
+    # external workers ran them: a campaign each (the scheduler's count and the workers' agree) ...
+    assert dask["prefixes"].get("first_fit_task", {}).get("memory") == 1, dask
     assert dask["prefixes"].get("campaign_task", {}).get("memory") == 2, dask
-    assert sorted(dask["executed"].values()) == [1, 1]
+    assert sum(dask["executed"].values()) == 3 and campaigns_per_worker(dask) == [1, 1], dask
     # ... and the models were fitted there: in the workers' cache, none in the CLI's.
     assert models_in(workers_cache) and not models_in(client_cache)
