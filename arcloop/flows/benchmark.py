@@ -22,7 +22,15 @@ from arcloop.report import build_report
 from arcloop.tasks.benchmark import campaign_task, first_fit_task
 from arcloop.tasks.settings import quiet_prefect
 
-__all__ = ["add_progress_listener", "benchmark_flow", "grid_flow", "run_benchmark", "run_grid", "task_runner"]
+__all__ = [
+    "add_progress_listener",
+    "benchmark_flow",
+    "grid_flow",
+    "run_benchmark",
+    "run_grid",
+    "task_runner",
+    "with_overrides",
+]
 
 
 def task_runner(runner: str, max_workers: int, dask_address: str | None = None) -> TaskRunner:
@@ -196,14 +204,43 @@ def _grid_under(
     }
 
 
+def with_overrides(
+    config: dict[str, Any],
+    runner: str | None = None,
+    dask_address: str | None = None,
+    tracking_uri: str | None = None,
+) -> dict[str, Any]:
+    """A benchmark config with a deployment's overrides applied: where the grid runs and records.
+
+    ``dask_address`` alone means the Dask runner (an address is pointless on any other runner)."""
+    updated = dict(config)
+    if dask_address:
+        updated["dask_address"] = dask_address
+        updated["runner"] = runner or "dask"
+    elif runner:
+        updated["runner"] = runner
+    if tracking_uri:
+        updated["tracking"] = {**(updated.get("tracking") or {}), "uri": tracking_uri}
+    return updated
+
+
 @flow(name="arcloop-benchmark", flow_run_name=_flow_run_name, log_prints=False, validate_parameters=False)
-def benchmark_flow(config: dict[str, Any] | str, resume_dir: str | None = None) -> dict[str, Any] | State:
+def benchmark_flow(
+    config: dict[str, Any] | str,
+    resume_dir: str | None = None,
+    runner: str | None = None,
+    dask_address: str | None = None,
+    tracking_uri: str | None = None,
+) -> dict[str, Any] | State:
     """Run a benchmark: the grid as a subflow on the task runner its config names.
 
     ``config`` is a BenchmarkConfig as a mapping, or the path of its YAML file (deployments).
     ``resume_dir``: the folder of an earlier run (OUTPUT_DIR/NAME/PARENT_RUN_ID) to continue.
+    ``runner``, ``dask_address``, ``tracking_uri``: override the config's (a deployment points its
+    YAML file at a cluster and an MLflow server with these; see scripts/cluster-demo.sh).
     """
-    bench = validated(BenchmarkConfig, read_yaml(Path(config)) if isinstance(config, str) else config)
+    data = read_yaml(Path(config)) if isinstance(config, str) else config
+    bench = validated(BenchmarkConfig, with_overrides(data, runner, dask_address, tracking_uri))
     chosen = task_runner(bench.runner, bench.max_workers, bench.dask_address)
     state = grid_flow.with_options(task_runner=chosen)(
         bench.model_dump(mode="json"), resume_dir, return_state=True

@@ -28,7 +28,8 @@ def load_deployments(prefect_file: Path) -> list[dict[str, Any]]:
 
 
 def _flow_of(entrypoint: str) -> Any:
-    """``arcloop/flows/benchmark.py:benchmark_flow`` → the flow object (imported as a module)."""
+    """``arcloop.flows.benchmark:benchmark_flow`` (or ``arcloop/flows/benchmark.py:...``) → the flow
+    object, imported as a module of the package."""
     module_path, _, name = entrypoint.partition(":")
     module = module_path.removesuffix(".py").replace("/", ".")
     return getattr(importlib.import_module(module), name)
