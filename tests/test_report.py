@@ -172,3 +172,22 @@ def test_build_report_writes_tables_markdown_and_figures(tmp_path: Path) -> None
     assert "3.00 (IQR 0.00, n 2)" in text
     campaigns = pd.read_csv(tmp_path / "campaigns.csv")
     assert campaigns.set_index(["policy", "seed"]).loc[("greedy", 1), "af_vs_random"] == 1.5
+
+
+def test_the_report_does_not_depend_on_the_order_campaigns_finished(tmp_path: Path) -> None:
+    # 0.1 + 0.2 + 0.3 and 0.3 + 0.2 + 0.1 differ in the last digit: a sum in completion order would
+    # give two runners of one grid two tables.
+    outcomes = [
+        outcome(policy, seed, [1, 0, 1, 0], **{"bias/isoscore": value})
+        for policy in ("greedy", "random")
+        for seed, value in enumerate((0.1, 0.2, 0.3))
+    ]
+    assert sum(o["metrics"][-1]["bias/isoscore"] for o in outcomes[:3]) != sum(
+        o["metrics"][-1]["bias/isoscore"] for o in outcomes[2::-1]
+    )
+    forward = build_report(outcomes, tmp_path / "forward", "unit").records
+    backward = build_report(outcomes[::-1], tmp_path / "backward", "unit").records
+    assert forward == backward
+    assert (tmp_path / "forward" / "summary.csv").read_bytes() == (
+        tmp_path / "backward" / "summary.csv"
+    ).read_bytes()

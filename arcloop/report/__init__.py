@@ -15,6 +15,7 @@ from arcloop.report.figures import bias_vs_discovery, trajectories
 from arcloop.report.summary import (
     REPORT_METRICS,
     campaign_table,
+    in_grid_order,
     long_table,
     pairwise_factors,
     pick_factors,
@@ -117,6 +118,7 @@ def build_report(outcomes: Sequence[dict[str, Any]], folder: Path, title: str) -
     """Write the report files into ``folder`` and return them with the summary records."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    outcomes = in_grid_order(outcomes)
     table = summary_table(outcomes)
     long = long_table(outcomes)
     per_campaign = campaign_table(outcomes)

@@ -201,6 +201,12 @@ def campaign_table(outcomes: Sequence[dict[str, Any]]) -> pd.DataFrame:
     return per_campaign.merge(pairwise_factors(outcomes), on=[*GROUP, "seed"], how="left")
 
 
+def in_grid_order(outcomes: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The outcomes sorted by their labels (group, then seed): a report must not depend on the order
+    in which workers finished, down to the last digit of a float sum."""
+    return sorted(outcomes, key=lambda outcome: (*(str(outcome[key]) for key in GROUP), str(outcome["seed"])))
+
+
 def summary_table(outcomes: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """Per policy × oracle × scenario: mean and 95 % CI over seeds of final and AUC values; EF/AF vs random.
 
