@@ -30,6 +30,14 @@ CAMPAIGN_TORCH_THREADS = 1
 OUTCOME_FILE = "outcome.json"
 
 
+def use_prefect_api(api_url: str | None) -> None:
+    """Process-pool worker initialiser: talk to the parent's Prefect API. A worker left without
+    ``PREFECT_API_URL`` starts an ephemeral server of its own (three servers for two workers,
+    measured), which costs each benchmark seconds of start-up and the cores' time."""
+    if api_url:
+        os.environ["PREFECT_API_URL"] = api_url
+
+
 def finished_outcome(state_dir: str | Path | None) -> dict[str, Any] | None:
     """The outcome of a campaign that finished (status ok), or None if it has not."""
     path = Path(state_dir) / OUTCOME_FILE if state_dir else None

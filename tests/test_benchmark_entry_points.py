@@ -7,11 +7,13 @@ module-level registry holding the CLI's progress bar (and its lock) travelled wi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import cloudpickle
@@ -75,28 +77,37 @@ def cli_env() -> dict[str, str]:
 
 @pytest.mark.slow
 def test_cli_benchmark_on_processes_from_a_fresh_directory(workdir, tracking_uri):
+    import psutil
+
     config = workdir / "grid.yaml"
     config.write_text(yaml.safe_dump(smallest_grid(workdir, tracking_uri, runner="processes")))
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from arcloop.cli import run; run()",
-            "benchmark",
-            "--config",
-            str(config),
-            "--json",
-        ],
-        cwd=workdir,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    records = json.loads(done.stdout.strip().splitlines()[-1])
+    command = [
+        sys.executable,
+        "-c",
+        "from arcloop.cli import run; run()",
+        "benchmark",
+        "--config",
+        str(config),
+    ]
+    servers: set[int] = set()  # Prefect API servers the benchmark's process tree started
+    with (workdir / "out.txt").open("w") as out, (workdir / "err.txt").open("w") as err:
+        child = subprocess.Popen([*command, "--json"], cwd=workdir, env=cli_env(), stdout=out, stderr=err)
+        parent = psutil.Process(child.pid)
+        deadline = time.monotonic() + 900
+        while child.poll() is None and time.monotonic() < deadline:
+            with contextlib.suppress(psutil.Error):
+                for process in parent.children(recursive=True):
+                    with contextlib.suppress(psutil.Error):
+                        if any("create_app" in part for part in process.cmdline()):
+                            servers.add(process.pid)
+            time.sleep(0.2)
+        child.wait(timeout=30)
+    assert child.returncode == 0, (workdir / "err.txt").read_text()[-3000:]
+    records = json.loads((workdir / "out.txt").read_text().strip().splitlines()[-1])
     assert {record["policy"] for record in records} == {"greedy", "random"}
     assert all(record["n_failed"] == 0 for record in records)
+    # One ephemeral server, the CLI's: pool workers use it instead of each starting their own.
+    assert len(servers) == 1, servers
 
 
 TRIGGER = """

@@ -16,7 +16,7 @@ from arcloop import __version__, interrupt, tracking
 from arcloop.config import BenchmarkConfig, CampaignConfig, first_fit_identity, flatten, read_yaml, validated
 from arcloop.errors import ArcloopError
 from arcloop.flows.progress import add_progress_listener, notify
-from arcloop.grid import needs_first_fit
+from arcloop.grid import needs_first_fit, use_prefect_api
 from arcloop.interrupt import CampaignInterrupted
 from arcloop.report import build_report
 from arcloop.tasks.benchmark import campaign_task, first_fit_task
@@ -33,7 +33,21 @@ __all__ = [
 ]
 
 
-def task_runner(runner: str, max_workers: int, dask_address: str | None = None) -> TaskRunner:
+def served_api_url() -> str | None:
+    """The ephemeral Prefect server this process started, if it talks to one (None when
+    ``PREFECT_API_URL`` names a server: workers inherit that)."""
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return None
+    running = [server for server in SubprocessASGIServer._instances.values() if server.running]
+    return running[0].api_url if running else None
+
+
+def task_runner(
+    runner: str, max_workers: int, dask_address: str | None = None, api_url: str | None = None
+) -> TaskRunner:
     """threads / processes on this machine, or Dask: a LocalCluster, or an existing cluster's address.
 
     threads cost nothing to start but run model fits one at a time (arcloop.models.serial): use
@@ -41,7 +55,9 @@ def task_runner(runner: str, max_workers: int, dask_address: str | None = None) 
     if runner == "threads":
         return ThreadPoolTaskRunner(max_workers=max_workers)
     if runner == "processes":
-        return ProcessPoolTaskRunner(max_workers=max_workers)
+        return ProcessPoolTaskRunner(
+            max_workers=max_workers, initializer=use_prefect_api, initargs=(api_url,)
+        )
     if runner == "dask":
         try:
             from prefect_dask import DaskTaskRunner
@@ -241,7 +257,7 @@ def benchmark_flow(
     """
     data = read_yaml(Path(config)) if isinstance(config, str) else config
     bench = validated(BenchmarkConfig, with_overrides(data, runner, dask_address, tracking_uri))
-    chosen = task_runner(bench.runner, bench.max_workers, bench.dask_address)
+    chosen = task_runner(bench.runner, bench.max_workers, bench.dask_address, served_api_url())
     state = grid_flow.with_options(task_runner=chosen)(
         bench.model_dump(mode="json"), resume_dir, return_state=True
     )
