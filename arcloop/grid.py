@@ -10,8 +10,11 @@ reference: nothing a module holds (locks, listeners, open stores) travels with a
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -23,19 +26,55 @@ from arcloop.config import CampaignConfig, validated
 from arcloop.errors import ArcloopError
 from arcloop.state import latest_checkpoint, load_checkpoint
 
-# Concurrent campaigns share the machine's cores: one torch thread each keeps them from
-# oversubscribing, and makes a campaign's arithmetic the same on every runner.
-CAMPAIGN_TORCH_THREADS = 1
+# Concurrent campaigns share the machine's cores: one thread each (torch, BLAS, OpenMP) keeps them
+# from oversubscribing, and makes a campaign's arithmetic the same on every runner.
+CAMPAIGN_THREADS = 1
 # Written into a campaign's state dir when it finished: a resumed benchmark reads it back.
 OUTCOME_FILE = "outcome.json"
 
 
-def use_prefect_api(api_url: str | None) -> None:
-    """Process-pool worker initialiser: talk to the parent's Prefect API. A worker left without
-    ``PREFECT_API_URL`` starts an ephemeral server of its own (three servers for two workers,
-    measured), which costs each benchmark seconds of start-up and the cores' time."""
+def one_core_per_campaign() -> None:
+    """Run this process's numerical libraries on one thread: torch's intra-op pool, and the BLAS
+    and OpenMP pools numpy, scipy and scikit-learn use (threadpoolctl).
+
+    Measured on the 2-core machine (quick grid, one pool worker): with OpenBLAS's default two
+    threads a campaign took 4.6–5.1 s of wall and 6.4–8.0 s of CPU, one thread 4.1 s and 4.1 s; a
+    "single" worker kept 1.4 cores busy, so two workers could never be twice one."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(CAMPAIGN_THREADS)
+    threadpool_limits(limits=CAMPAIGN_THREADS)
+
+
+def prepare_pool_worker(api_url: str | None) -> None:
+    """Process-pool worker initialiser: the parent's Prefect API, one core per campaign, a quick exit.
+
+    - ``api_url``: a worker left without ``PREFECT_API_URL`` starts an ephemeral server of its own
+      (three servers for two workers, measured), which costs each benchmark seconds of start-up and
+      the cores' time.
+    - :func:`one_core_per_campaign`.
+    - At exit, after every exit handler registered since (Prefect's log and event drains, MLflow's),
+      the worker flushes logging and multiprocessing's finalizers and leaves with ``os._exit``:
+      a spawned worker otherwise tears down torch, Pyro, MLflow and Prefect module by module, which
+      took 1.3–2.0 s per worker (measured), paid at the end of every benchmark run.
+    """
     if api_url:
         os.environ["PREFECT_API_URL"] = api_url
+    one_core_per_campaign()
+    atexit.register(_exit_without_teardown)
+
+
+def _exit_without_teardown() -> None:
+    import logging
+    import multiprocessing.util
+
+    logging.shutdown()
+    multiprocessing.util._exit_function()  # type: ignore[attr-defined]  # queue feeders, finalizers
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # closed or replaced streams
+            stream.flush()
+    os._exit(0)
 
 
 def finished_outcome(state_dir: str | Path | None) -> dict[str, Any] | None:
@@ -62,12 +101,10 @@ def first_fit_outcome(config: dict[str, Any]) -> dict[str, Any]:
     that share it start: they then read it from the cache instead of each fitting it at the same
     time. A failure is reported, not raised; the campaigns meet it again and report it as theirs.
 
-    Keys: status (``ok`` / ``failed``), error, seconds.
+    Keys: status (``ok`` / ``failed``), error, seconds, started_at (Unix time), worker_pid.
     """
-    import torch
-
-    torch.set_num_threads(CAMPAIGN_TORCH_THREADS)
-    started = time.perf_counter()
+    one_core_per_campaign()
+    started, started_at = time.perf_counter(), time.time()
     try:
         setup = steps.prepare(resolved(validated(CampaignConfig, config)))
         steps.first_fit(setup, steps.initial_state(setup))
@@ -75,7 +112,13 @@ def first_fit_outcome(config: dict[str, Any]) -> dict[str, Any]:
     except Exception as failure:  # the campaigns report it
         first_line = str(failure).splitlines()[0] if str(failure) else ""
         status, error = "failed", f"{type(failure).__name__}: {first_line}"
-    return {"status": status, "error": error, "seconds": time.perf_counter() - started}
+    return {
+        "status": status,
+        "error": error,
+        "seconds": time.perf_counter() - started,
+        "started_at": started_at,
+        "worker_pid": os.getpid(),
+    }
 
 
 def campaign_outcome(
@@ -88,12 +131,11 @@ def campaign_outcome(
     Keys: the labels (policy, oracle, scenario, seed, ...), status (``ok`` / ``failed``), error,
     summary (:func:`arcloop.campaign.summary`), metrics (one dict per finished iteration),
     discovery_picks (one flag per paid proposal, in order: True for a discovery; the pick-resolution
-    curve the report's EF/AF read), seconds (wall time of this call), worker_pid (the process it ran in).
+    curve the report's EF/AF read), seconds (wall time of this call), started_at (its Unix start
+    time), worker_pid (the process it ran in).
     """
-    import torch
-
-    torch.set_num_threads(CAMPAIGN_TORCH_THREADS)
-    started = time.perf_counter()
+    one_core_per_campaign()
+    started, started_at = time.perf_counter(), time.time()
     outcome: dict[str, Any] = {
         **labels,
         "status": "ok",
@@ -133,6 +175,7 @@ def campaign_outcome(
         outcome["metrics"] = state.metrics
         outcome["discovery_picks"] = state.proposed_discovery[state.paid].tolist()
     outcome["seconds"] = time.perf_counter() - started
+    outcome["started_at"] = started_at  # Unix time: with seconds and worker_pid, the grid's timeline
     outcome["worker_pid"] = os.getpid()  # the process pool reuses its workers: a few pids per grid
     if outcome["status"] == "ok" and state_dir:
         _record_outcome(state_dir, outcome)

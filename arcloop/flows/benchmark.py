@@ -16,7 +16,7 @@ from arcloop import __version__, interrupt, tracking
 from arcloop.config import BenchmarkConfig, CampaignConfig, first_fit_identity, flatten, read_yaml, validated
 from arcloop.errors import ArcloopError
 from arcloop.flows.progress import add_progress_listener, notify
-from arcloop.grid import needs_first_fit, use_prefect_api
+from arcloop.grid import needs_first_fit, prepare_pool_worker
 from arcloop.interrupt import CampaignInterrupted
 from arcloop.report import build_report
 from arcloop.tasks.benchmark import campaign_task, first_fit_task
@@ -56,7 +56,7 @@ def task_runner(
         return ThreadPoolTaskRunner(max_workers=max_workers)
     if runner == "processes":
         return ProcessPoolTaskRunner(
-            max_workers=max_workers, initializer=use_prefect_api, initargs=(api_url,)
+            max_workers=max_workers, initializer=prepare_pool_worker, initargs=(api_url,)
         )
     if runner == "dask":
         try:
@@ -133,13 +133,14 @@ def run_grid(config: dict[str, Any], resume_dir: str | None = None) -> dict[str,
 
 def _submit_after_first_fits(
     grid: list[tuple[dict[str, str], CampaignConfig]], parent_run_id: str, resume: bool
-) -> tuple[list[PrefectFuture[dict[str, Any]]], list[float]]:
+) -> tuple[list[PrefectFuture[dict[str, Any]]], list[dict[str, Any]]]:
     """Submit every campaign; those that share an iteration-0 fit only once it is in the model cache.
 
     Without this, the campaigns of one seed that start together on different workers would each fit
     the same model at the same time. The fits are submitted first, so the task runner's queue holds
     them ahead of any campaign; a group's campaigns are queued as soon as its fit is done.
-    Returns the campaigns' futures and the seconds of each shared fit.
+    Returns the campaigns' futures and the outcome of each shared fit
+    (:func:`arcloop.grid.first_fit_outcome`).
     """
     groups: dict[str, list[tuple[dict[str, str], CampaignConfig]]] = {}
     for labels, campaign in grid:
@@ -161,12 +162,12 @@ def _submit_after_first_fits(
             continue
         fits.append(first_fit_task.submit(fitting[0][1].model_dump(mode="json")))
         waiting[fits[-1].task_run_id] = members
-    fit_seconds = []
+    fit_outcomes = []
     for fit in as_completed(fits):
         interrupt.check("benchmark")
         futures += submit(waiting[fit.task_run_id])
-        fit_seconds.append(fit.result()["seconds"])
-    return futures, fit_seconds
+        fit_outcomes.append(fit.result())
+    return futures, fit_outcomes
 
 
 def _grid_under(
@@ -176,15 +177,17 @@ def _grid_under(
         grid = bench.campaigns(folder)
         # SIGINT/SIGTERM: campaigns stop at safe points, not wherever they are.
         with interrupt.reclaimed():
-            futures, first_fit_seconds = _submit_after_first_fits(grid, parent_run_id, resume)
+            futures, first_fits = _submit_after_first_fits(grid, parent_run_id, resume)
             outcomes = []
             for done, future in enumerate(as_completed(futures), start=1):
                 outcomes.append(future.result())
                 interrupt.check("benchmark")
                 notify({"done": done, "total": len(futures), "outcome": outcomes[-1]})
+        report_started = time.perf_counter()
         report = build_report(outcomes, folder / "report", title=bench.name)
         tracking.log_artifacts(uri, parent_run_id, report.files, "report")
         wall = time.perf_counter() - started
+        report_seconds = time.perf_counter() - report_started
         tracking.log_metrics(
             uri,
             parent_run_id,
@@ -215,7 +218,13 @@ def _grid_under(
         "n_campaigns": len(grid),
         "n_failed": report.n_failed,
         "campaign_seconds": [outcome["seconds"] for outcome in outcomes],
-        "first_fit_seconds": first_fit_seconds,
+        "first_fit_seconds": [fit["seconds"] for fit in first_fits],
+        "first_fits": first_fits,
+        "outcomes_timeline": [
+            {key: outcome.get(key) for key in ("policy", "seed", "started_at", "seconds", "worker_pid")}
+            for outcome in outcomes
+        ],
+        "report_seconds": report_seconds,
         "summary": report.records,
     }
 
