@@ -220,10 +220,6 @@ def _grid_under(
         "campaign_seconds": [outcome["seconds"] for outcome in outcomes],
         "first_fit_seconds": [fit["seconds"] for fit in first_fits],
         "first_fits": first_fits,
-        "outcomes_timeline": [
-            {key: outcome.get(key) for key in ("policy", "seed", "started_at", "seconds", "worker_pid")}
-            for outcome in outcomes
-        ],
         "report_seconds": report_seconds,
         "summary": report.records,
     }
