@@ -24,6 +24,7 @@ import pandas as pd
 
 from arcloop import __version__, interrupt, steps, tracking
 from arcloop.config import CampaignConfig, OracleRetryConfig, dump_yaml, validated
+from arcloop.cores import one_core
 from arcloop.errors import ArcloopError
 from arcloop.interrupt import CampaignInterrupted
 from arcloop.materials import parse_formula
@@ -416,8 +417,22 @@ def drive(
     """The loop of DESIGN.md, checkpointed after every labelled batch, tracked in one MLflow run.
 
     A stop request (:mod:`arcloop.interrupt`) is honoured between steps: the MLflow run ends as
-    KILLED and :class:`CampaignInterrupted` says how to resume.
+    KILLED and :class:`CampaignInterrupted` says how to resume. The loop runs its numerical libraries
+    on one thread each (:func:`arcloop.cores.one_core`).
     """
+    with one_core():
+        return _drive(campaign, setup, executor, resume, parent_run_id, notify, extra_tags)
+
+
+def _drive(
+    campaign: CampaignConfig,
+    setup: steps.CampaignSetup,
+    executor: StepExecutor,
+    resume: bool,
+    parent_run_id: str | None,
+    notify: Notify | None,
+    extra_tags: dict[str, str] | None,
+) -> dict[str, Any]:
     uri = campaign.tracking.uri
     state_dir = Path(campaign.state_dir)
     state, models = start_or_resume(campaign, setup, resume, parent_run_id, extra_tags)

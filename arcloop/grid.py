@@ -23,28 +23,12 @@ from typing import Any
 from arcloop import steps
 from arcloop.campaign import DirectExecutor, drive, preflight, resolved
 from arcloop.config import CampaignConfig, validated
+from arcloop.cores import one_core_per_campaign
 from arcloop.errors import ArcloopError
 from arcloop.state import latest_checkpoint, load_checkpoint
 
-# Concurrent campaigns share the machine's cores: one thread each (torch, BLAS, OpenMP) keeps them
-# from oversubscribing, and makes a campaign's arithmetic the same on every runner.
-CAMPAIGN_THREADS = 1
 # Written into a campaign's state dir when it finished: a resumed benchmark reads it back.
 OUTCOME_FILE = "outcome.json"
-
-
-def one_core_per_campaign() -> None:
-    """Run this process's numerical libraries on one thread: torch's intra-op pool, and the BLAS
-    and OpenMP pools numpy, scipy and scikit-learn use (threadpoolctl).
-
-    Measured on the 2-core machine (quick grid, one pool worker): with OpenBLAS's default two
-    threads a campaign took 4.6–5.1 s of wall and 6.4–8.0 s of CPU, one thread 4.1 s and 4.1 s; a
-    "single" worker kept 1.4 cores busy, so two workers could never be twice one."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(CAMPAIGN_THREADS)
-    threadpool_limits(limits=CAMPAIGN_THREADS)
 
 
 def prepare_pool_worker(api_url: str | None) -> None:

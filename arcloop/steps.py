@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from arcloop.config import CampaignConfig
+from arcloop.cores import one_core
 from arcloop.data import alloy_fractions, alloy_labels
 from arcloop.errors import ArcloopError
 from arcloop.materials import FAMILY_NAMES, dominant_family, format_formula, n_elements
@@ -633,10 +634,14 @@ def history_digest(state: CampaignState) -> str:
 def run_plain(config: CampaignConfig, timings: dict[str, list[float]] | None = None) -> CampaignState:
     """The whole loop as plain function calls: no Prefect, no MLflow, no checkpoint.
 
-    ``timings`` (optional) collects seconds per step name, for the benchmark.
+    ``timings`` (optional) collects seconds per step name, for the benchmark. One thread per
+    numerical library, as :func:`arcloop.campaign.drive` (:func:`arcloop.cores.one_core`).
     """
-    clock = timings if timings is not None else {}
+    with one_core():
+        return _run_plain(config, {} if timings is None else timings)
 
+
+def _run_plain(config: CampaignConfig, clock: dict[str, list[float]]) -> CampaignState:
     def timed(name: str, function: Any, *args: Any) -> Any:
         start = time.perf_counter()
         result = function(*args)
