@@ -31,16 +31,28 @@ def one_core_per_campaign() -> None:
 
 
 @contextlib.contextmanager
+def torch_threads(n_threads: int | None) -> Iterator[None]:
+    """torch's intra-op threads set to ``n_threads`` for the block (``None``: left as they are), then
+    the caller's count again, also when the block raises. The one place arcloop changes it for a
+    while: the campaign (:func:`one_core`), the SSVAE's and the GP's fits and predictions."""
+    if n_threads is None:
+        yield
+        return
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
 def one_core() -> Iterator[None]:
     """One thread per numerical library for the block, then the caller's settings again: what
     :func:`arcloop.campaign.drive` and :func:`arcloop.steps.run_plain` run a campaign in."""
-    import torch
     from threadpoolctl import threadpool_limits
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(CAMPAIGN_THREADS)
-    try:
-        with threadpool_limits(limits=CAMPAIGN_THREADS):
-            yield
-    finally:
-        torch.set_num_threads(previous)
+    with torch_threads(CAMPAIGN_THREADS), threadpool_limits(limits=CAMPAIGN_THREADS):
+        yield

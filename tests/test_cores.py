@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from arcloop import steps
 from arcloop.campaign import DirectExecutor, drive, preflight
 from arcloop.config import CampaignConfig, validated
-from arcloop.cores import one_core
+from arcloop.cores import one_core, torch_threads
 
 
 def thread_counts() -> dict[str, int]:
@@ -37,6 +37,16 @@ def two_threads() -> Any:
 def test_one_core_limits_the_block_and_restores_the_caller(two_threads: None) -> None:
     with one_core():
         assert thread_counts() == {"torch": 1, "pools": 1}
+    assert thread_counts() == {"torch": 2, "pools": 2}
+
+
+def test_torch_threads_restores_after_an_error_and_none_leaves_the_count(two_threads: None) -> None:
+    with pytest.raises(RuntimeError, match="inside"), torch_threads(1):
+        assert torch.get_num_threads() == 1
+        raise RuntimeError("inside")
+    assert torch.get_num_threads() == 2
+    with torch_threads(None):
+        assert torch.get_num_threads() == 2
     assert thread_counts() == {"torch": 2, "pools": 2}
 
 

@@ -44,6 +44,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from arcloop.cores import torch_threads
 from arcloop.data import DESCRIPTOR_COLUMNS, ELEMENTS
 from arcloop.errors import ArcloopError
 from arcloop.materials import descriptor_matrix, validate_compositions
@@ -61,21 +62,6 @@ FORMAT = "arcloop.ssvae/1"
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. (2016): a latent dim is active if Var_x E_q[z_d | x] > 0.01
 PREDICT_CHUNK = 8_192  # rows per forward pass (heads, encode, decode): bounds memory to chunk × hidden floats
 SEED_MODULUS = 2**63 - 1
-
-
-@contextlib.contextmanager
-def _torch_threads(n_threads: int | None) -> Iterator[None]:
-    """Temporarily set torch's intra-op threads. Measured on the 2-core machine with other jobs running:
-    one thread ≈ 40 ms per training step, two threads 200–440 ms (oversubscription): the default is 1."""
-    if n_threads is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 @contextlib.contextmanager
@@ -132,6 +118,8 @@ class SSVAE:
         seed: seeds initialisation, bootstrap weights, the ELBO's samples and the sample order of
             ``predict_proba_samples``. The campaign loop may reassign it before every fit.
         n_threads: torch threads while fitting and predicting (restored afterwards); None: leave as is.
+            Default 1: measured on the 2-core machine with other jobs running, one thread ≈ 40 ms per
+            training step, two threads 200–440 ms (oversubscription).
     """
 
     CONFIG_KEYS: ClassVar[tuple[str, ...]] = (
@@ -380,7 +368,7 @@ class SSVAE:
             patience=self.patience,
             semi_supervised=self.objective == "semi-supervised",
         )
-        with _torch_threads(self.n_threads):
+        with torch_threads(self.n_threads):
             if not warm:
                 with _seeded(self._torch_seed(0)):
                     net = self._new_net()
@@ -414,7 +402,7 @@ class SSVAE:
         """(K, n) float64 probabilities of single phase of every head."""
         net = self._net()
         out = np.empty((net.heads.n_heads, features.shape[0]))
-        with _torch_threads(self.n_threads), torch.no_grad():
+        with torch_threads(self.n_threads), torch.no_grad():
             for start in range(0, features.shape[0], PREDICT_CHUNK):
                 chunk = _as_tensor(features[start : start + PREDICT_CHUNK])
                 out[:, start : start + PREDICT_CHUNK] = torch.sigmoid(net.head_logits(chunk)).numpy()
@@ -461,7 +449,7 @@ class SSVAE:
         net = self._net()
         n = compositions.shape[0]
         moments = [(np.empty((n, self.latent_dim)), np.empty((n, self.latent_dim))) for _ in (0, 1)]
-        with _torch_threads(self.n_threads), torch.no_grad():
+        with torch_threads(self.n_threads), torch.no_grad():
             for start in range(0, n, PREDICT_CHUNK):
                 x = _as_tensor(compositions[start : start + PREDICT_CHUNK])
                 for (loc_out, scale_out), phi in zip(moments, (0.0, 1.0), strict=True):
@@ -497,7 +485,7 @@ class SSVAE:
         if phi.shape != (z.shape[0],) or not np.isfinite(phi).all() or (phi < 0).any() or (phi > 1).any():
             raise ArcloopError(f"p_single: expected a number or shape ({z.shape[0]},) with values in [0, 1]")
         probs = np.empty((z.shape[0], len(ELEMENTS)))
-        with _torch_threads(self.n_threads), torch.no_grad():
+        with torch_threads(self.n_threads), torch.no_grad():
             for start in range(0, z.shape[0], PREDICT_CHUNK):
                 rows = slice(start, start + PREDICT_CHUNK)
                 logits = net.decode_logits(_as_tensor(z[rows]), _as_tensor(phi[rows]))
@@ -538,7 +526,7 @@ class SSVAE:
             _as_tensor(descriptor_matrix(compositions, validate=False)),
             torch.empty((self.n_heads, 0)),
         )
-        with _torch_threads(self.n_threads), _seeded(self._torch_seed(5)):
+        with torch_threads(self.n_threads), _seeded(self._torch_seed(5)):
             return elbo_per_datum(net, data, float(self.prior_single), int(self.total_count))
 
     # --- persistence --------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import torch
 from pydantic import Field
 from pyro.infer import TraceMeanField_ELBO
 
+from arcloop.cores import torch_threads
 from arcloop.errors import ArcloopError
 from arcloop.materials import descriptor_matrix, validate_compositions
 from arcloop.models.serial import serial_section
@@ -42,13 +43,8 @@ def _torch_block(n_threads: int) -> Iterator[None]:
     silently start from (and share) the first one's values: measured, three fits on different data
     returned identical length-scales.
     """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        with serial_section(), pyro.settings.context(module_local_params=True):
-            yield
-    finally:
-        torch.set_num_threads(previous)
+    with torch_threads(n_threads), serial_section(), pyro.settings.context(module_local_params=True):
+        yield
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
