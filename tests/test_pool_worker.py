@@ -7,11 +7,15 @@ exactly as the benchmark's ProcessPoolTaskRunner sets them up (``initializer=pre
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
+
+from arcloop.flows.benchmark import task_runner
 
 WORKER_JOBS = textwrap.dedent(
     '''
@@ -42,6 +46,10 @@ WORKER_JOBS = textwrap.dedent(
         """Stands for Prefect's and MLflow's exit-time drains: runs after the job, writes late."""
         open(marker, "w").write("exit handler ran")
         sys.stdout.write("UNFLUSHED-LINE\\n")  # stdout is a pipe: block-buffered, not written yet
+
+
+    def loaded_modules() -> dict:
+        return {name: name in sys.modules for name in ("torch._dynamo", "sympy")}
 
 
     def leave_traces(marker: str) -> int:
@@ -109,3 +117,22 @@ def test_pool_worker_exits_without_teardown_but_loses_nothing(tmp_path: Path) ->
     assert (tmp_path / "marker").read_text() == "exit handler ran"
     assert "UNFLUSHED-LINE" in finished.stdout
     assert "TEARDOWN-RAN" not in finished.stdout
+
+
+def test_pool_worker_has_preloaded_what_a_first_campaign_imports(tmp_path: Path) -> None:
+    finished = run_driver(tmp_path, "loaded_modules")
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads(finished.stdout.split("RESULT ", 1)[1]) == {"torch._dynamo": True, "sympy": True}
+
+
+def test_processes_runner_starts_every_worker_on_entry_and_opens_the_store(tmp_path: Path) -> None:
+    """Entering the runner starts both workers before any task is submitted, and a worker creates
+    the tracking store the parent has not touched."""
+    store = tmp_path / "mlruns.db"
+    before = len(multiprocessing.active_children())
+    with task_runner("processes", 2, tracking_uri=f"sqlite:///{store}"):
+        assert len(multiprocessing.active_children()) - before == 2
+        deadline = time.monotonic() + 240
+        while not store.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert store.exists()

@@ -16,7 +16,7 @@ from arcloop import __version__, interrupt, tracking
 from arcloop.config import BenchmarkConfig, CampaignConfig, first_fit_identity, flatten, read_yaml, validated
 from arcloop.errors import ArcloopError
 from arcloop.flows.progress import add_progress_listener, notify
-from arcloop.grid import needs_first_fit, prepare_pool_worker
+from arcloop.grid import needs_first_fit, prepare_pool_worker, worker_started
 from arcloop.interrupt import CampaignInterrupted
 from arcloop.report import build_report
 from arcloop.tasks.benchmark import campaign_task, first_fit_task
@@ -45,8 +45,31 @@ def served_api_url() -> str | None:
     return running[0].api_url if running else None
 
 
+class PrestartedProcessPool(ProcessPoolTaskRunner):
+    """Prefect's process pool, its workers started when the flow run enters it.
+
+    Prefect's pool (Python's, underneath) starts a worker when a task arrives and none is idle, so
+    each worker's start (spawn, imports, :func:`arcloop.grid.prepare_pool_worker`) used to begin
+    with the first campaigns, after the parent had validated the grid and created its MLflow runs.
+    Started on entry, the workers get ready while the parent does that."""
+
+    def __enter__(self) -> PrestartedProcessPool:
+        super().__enter__()
+        # _executor is Prefect's ProcessPoolExecutor (set by __enter__): one job per worker makes
+        # Python start them all now, because no worker is idle while the jobs before are queued.
+        executor = self._executor
+        if executor is not None:
+            for _ in range(self._max_workers):
+                executor.submit(worker_started)
+        return self
+
+
 def task_runner(
-    runner: str, max_workers: int, dask_address: str | None = None, api_url: str | None = None
+    runner: str,
+    max_workers: int,
+    dask_address: str | None = None,
+    api_url: str | None = None,
+    tracking_uri: str | None = None,
 ) -> TaskRunner:
     """threads / processes on this machine, or Dask: a LocalCluster, or an existing cluster's address.
 
@@ -55,8 +78,8 @@ def task_runner(
     if runner == "threads":
         return ThreadPoolTaskRunner(max_workers=max_workers)
     if runner == "processes":
-        return ProcessPoolTaskRunner(
-            max_workers=max_workers, initializer=prepare_pool_worker, initargs=(api_url,)
+        return PrestartedProcessPool(
+            max_workers=max_workers, initializer=prepare_pool_worker, initargs=(api_url, tracking_uri)
         )
     if runner == "dask":
         try:
@@ -262,7 +285,13 @@ def benchmark_flow(
     """
     data = read_yaml(Path(config)) if isinstance(config, str) else config
     bench = validated(BenchmarkConfig, with_overrides(data, runner, dask_address, tracking_uri))
-    chosen = task_runner(bench.runner, bench.max_workers, bench.dask_address, served_api_url())
+    chosen = task_runner(
+        bench.runner,
+        bench.max_workers,
+        bench.dask_address,
+        served_api_url(),
+        tracking.resolve_uri(bench.tracking.uri),
+    )
     state = grid_flow.with_options(task_runner=chosen)(
         bench.model_dump(mode="json"), resume_dir, return_state=True
     )
