@@ -72,9 +72,22 @@ def main() -> None:
         bench = load_benchmark_config(
             args.config, {"output_dir": str(WORKDIR / f"{label}-{workers}"), "tracking.uri": uri}
         )
-        start = time.perf_counter()
+        start, start_unix = time.perf_counter(), time.time()
         result = run_benchmark(bench, runner=args.runner, max_workers=workers)
-        return {"wall": time.perf_counter() - start, "result": result}
+        wall = time.perf_counter() - start
+        return {"wall": wall, "result": result, "timeline": timeline(result, start_unix, wall)}
+
+    def timeline(result: dict, start_unix: float, wall: float) -> dict:
+        """Where the wall time outside the campaigns goes: before the first campaign starts (flow
+        run, parent run, worker start) and after the last one ends (report, shutdown)."""
+        spans = result["campaign_spans"]
+        first_start = min(start for start, _, _ in spans) - start_unix
+        last_end = max(start + seconds for start, seconds, _ in spans) - start_unix
+        return {
+            "before_first_campaign_seconds": round(first_start, 2),
+            "after_last_campaign_seconds": round(wall - last_end, 2),
+            "workers": len({pid for _, _, pid in spans}),
+        }
 
     runs = {
         "cold": {workers: timed("cold", workers, WORKDIR / f"cache-cold-{workers}") for workers in (1, 2)}
@@ -95,6 +108,8 @@ def main() -> None:
             "first_fit_seconds": [round(value, 1) for value in fits],
             "overhead_seconds_per_campaign": round((one["wall"] - tasks_seconds) / n, 2),
             "same_summary_1_and_2_workers": same(one, two),
+            "timeline_1_worker": one["timeline"],
+            "timeline_2_workers": two["timeline"],
         }
 
     def same(one: dict, two: dict) -> bool:

@@ -15,6 +15,10 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
 from arcloop.flows.benchmark import task_runner
 
 WORKER_JOBS = textwrap.dedent(
@@ -136,3 +140,21 @@ def test_processes_runner_starts_every_worker_on_entry_and_opens_the_store(tmp_p
         while not store.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert store.exists()
+
+
+@task(cache_policy=NO_CACHE, persist_result=False)
+def children_of_this_process() -> int:
+    return len(multiprocessing.active_children())
+
+
+@flow
+def count_children() -> list[int]:
+    futures = [children_of_this_process.submit() for _ in range(2)]
+    return [future.result() for future in futures]
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_task_in_a_pool_worker_starts_no_workers_of_its_own() -> None:
+    """Prefect enters a duplicate of the flow's task runner around every task run in a worker:
+    that duplicate must not start processes."""
+    assert count_children.with_options(task_runner=task_runner("processes", 1))() == [0, 0]

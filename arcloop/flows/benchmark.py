@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -51,14 +52,28 @@ class PrestartedProcessPool(ProcessPoolTaskRunner):
     Prefect's pool (Python's, underneath) starts a worker when a task arrives and none is idle, so
     each worker's start (spawn, imports, :func:`arcloop.grid.prepare_pool_worker`) used to begin
     with the first campaigns, after the parent had validated the grid and created its MLflow runs.
-    Started on entry, the workers get ready while the parent does that."""
+    Started on entry, the workers get ready while the parent does that.
+
+    Only in the process that made the runner: every task run in a worker enters a duplicate of its
+    flow's task runner (Prefect's ``hydrated_context``), and a duplicate that started workers would
+    start two idle processes per campaign (measured before this guard: 2 extra per worker).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._home_pid = os.getpid()
+
+    def duplicate(self) -> PrestartedProcessPool:
+        copy = super().duplicate()
+        copy._home_pid = self._home_pid
+        return copy
 
     def __enter__(self) -> PrestartedProcessPool:
         super().__enter__()
         # _executor is Prefect's ProcessPoolExecutor (set by __enter__): one job per worker makes
         # Python start them all now, because no worker is idle while the jobs before are queued.
         executor = self._executor
-        if executor is not None:
+        if executor is not None and os.getpid() == self._home_pid:
             for _ in range(self._max_workers):
                 executor.submit(worker_started)
         return self
@@ -241,6 +256,10 @@ def _grid_under(
         "n_campaigns": len(grid),
         "n_failed": report.n_failed,
         "campaign_seconds": [outcome["seconds"] for outcome in outcomes],
+        # (Unix start, seconds, worker pid) per campaign: the grid's timeline, for benchmarks/
+        "campaign_spans": [
+            (outcome["started_at"], outcome["seconds"], outcome["worker_pid"]) for outcome in outcomes
+        ],
         "first_fit_seconds": [fit["seconds"] for fit in first_fits],
         "first_fits": first_fits,
         "report_seconds": report_seconds,
