@@ -7,10 +7,11 @@ Two cache states, each with 1 and 2 workers:
 - ``warm``: the cache the cold 1-worker run left, as on every later scheduled run of the same grid
   (same seeds, data and settings): those fits are read, not repeated.
 
-The Prefect ephemeral server is started and the MLflow store created before any timed run (both
-one-off costs of a process / a store, reported apart). Overhead per campaign = (wall time with one
-worker − the time inside its tasks, the campaigns and the shared fits) / campaigns: task runner,
-worker start, Prefect, parent run, report.
+The Prefect ephemeral server is started, the MLflow store created and the processes runner's
+template process started before any timed run (one-off costs of a process / a store, reported
+apart; ``arcloop benchmark`` starts the template before Prefect's server, which hides it).
+Overhead per campaign = (wall time with one worker − the time inside its tasks, the campaigns and
+the shared fits) / campaigns: task runner, worker start, Prefect, parent run, report.
 
 Run: python benchmarks/benchmark.py [--config examples/quick.yaml] [--runner processes]
 """
@@ -32,7 +33,8 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("PREFECT_API_URL", None)
 
 from arcloop.config import load_benchmark_config  # noqa: E402
-from arcloop.flows.benchmark import run_benchmark  # noqa: E402
+from arcloop.flows.benchmark import WORKER_PRELOAD, run_benchmark  # noqa: E402
+from arcloop.grid import worker_template  # noqa: E402
 from arcloop.tasks.settings import drain_events  # noqa: E402
 from arcloop.tracking.store import ensure_store  # noqa: E402
 
@@ -66,6 +68,13 @@ def main() -> None:
     started = time.perf_counter()
     ensure_store(uri)
     store_seconds = time.perf_counter() - started
+    # The processes runner's template process: like the server, a one-off of a process (the CLI
+    # starts it before Prefect's server, which hides it); ready once it has forked one process.
+    started = time.perf_counter()
+    probe = worker_template(WORKER_PRELOAD).Process(target=os.getpid)
+    probe.start()
+    probe.join()
+    template_seconds = time.perf_counter() - started
 
     def timed(label: str, workers: int, cache: Path) -> dict:
         os.environ["ARCLOOP_CACHE_DIR"] = str(cache)
@@ -131,6 +140,7 @@ def main() -> None:
                 "n_failed": first["result"]["n_failed"],
                 "prefect_server_start_seconds": round(server_seconds, 1),
                 "mlflow_store_create_seconds": round(store_seconds, 1),
+                "worker_template_ready_seconds": round(template_seconds, 1),
                 "cold_cache": reading(runs["cold"][1], runs["cold"][2]),
                 "warm_cache": reading(runs["warm"][1], runs["warm"][2]),
                 "same_summary_cold_and_warm": same(runs["cold"][1], runs["warm"][2]),

@@ -23,6 +23,7 @@ from campaign_support import tiny_benchmark
 from test_serve import free_port, wait_healthy
 
 from arcloop.flows.benchmark import add_progress_listener, benchmark_flow, grid_flow, run_benchmark
+from arcloop.state import CHECKPOINTS, LATEST
 from arcloop.tasks.benchmark import campaign_task
 
 WORKTREE = Path(__file__).resolve().parents[1]
@@ -222,3 +223,33 @@ def test_resume_reads_finished_campaigns_back_and_continues_the_others(
     children = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{first['parent_run_id']}'")
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     assert len(children) == 2  # one MLflow run per campaign start: none started twice
+
+
+def test_resume_continues_a_campaign_killed_before_its_first_checkpoint_in_its_own_run(
+    prefect_harness, workdir, tracking_uri
+):
+    """What SIGKILL leaves when it lands between a campaign's MLflow run and its first checkpoint:
+    run.json (token, run id), a RUNNING run, no checkpoint. The resumed benchmark continues in that
+    run instead of ending it KILLED and starting a second one."""
+    import shutil
+
+    from mlflow.tracking import MlflowClient
+
+    config = smallest_grid(workdir, tracking_uri, runner="threads")
+    first = run_benchmark(config)
+    folder = Path(first["output_dir"])
+    greedy = folder / "campaigns" / "greedy-rules-random-seed0"
+    run_id = json.loads((greedy / "run.json").read_text())["mlflow_run_id"]
+    for path in (greedy / "outcome.json", greedy / LATEST):
+        path.unlink()
+    shutil.rmtree(greedy / CHECKPOINTS)
+    client = MlflowClient(tracking_uri)
+    client.update_run(run_id, status="RUNNING")
+
+    second = run_benchmark(config, resume_dir=folder)
+
+    assert timeless(second["summary"]) == timeless(first["summary"])
+    experiment = client.get_experiment_by_name("bench").experiment_id
+    children = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{first['parent_run_id']}'")
+    assert len(children) == 2
+    assert client.get_run(run_id).info.status == "FINISHED"

@@ -19,7 +19,7 @@ import pytest
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from arcloop.flows.benchmark import task_runner
+from arcloop.flows.benchmark import start_worker_template, task_runner
 
 WORKER_JOBS = textwrap.dedent(
     '''
@@ -158,3 +158,27 @@ def test_a_task_in_a_pool_worker_starts_no_workers_of_its_own() -> None:
     """Prefect enters a duplicate of the flow's task runner around every task run in a worker:
     that duplicate must not start processes."""
     assert count_children.with_options(task_runner=task_runner("processes", 1))() == [0, 0]
+
+
+@task(cache_policy=NO_CACHE, persist_result=False)
+def environment_and_parent() -> tuple[str | None, int]:
+    return os.environ.get("ARCLOOP_POOL_PROBE"), os.getppid()
+
+
+@flow
+def probe_worker() -> tuple[str | None, int]:
+    return environment_and_parent.submit().result()
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_workers_fork_from_the_template_with_the_environment_of_the_pools_maker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker is forked from the template process, not spawned by this one, yet sees a variable
+    set here after the template started (a cache folder a test or a script sets per run): Prefect's
+    runner sends the parent's environment with each task, which the template design relies on."""
+    start_worker_template()
+    monkeypatch.setenv("ARCLOOP_POOL_PROBE", "set after the template started")
+    value, parent = probe_worker.with_options(task_runner=task_runner("processes", 1))()
+    assert value == "set after the template started"
+    assert parent != os.getpid()

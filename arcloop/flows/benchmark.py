@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from arcloop import __version__, interrupt, tracking
 from arcloop.config import BenchmarkConfig, CampaignConfig, first_fit_identity, flatten, read_yaml, validated
 from arcloop.errors import ArcloopError
 from arcloop.flows.progress import add_progress_listener, notify
-from arcloop.grid import needs_first_fit, prepare_pool_worker, worker_started
+from arcloop.grid import needs_first_fit, prepare_pool_worker, worker_started, worker_template
 from arcloop.interrupt import CampaignInterrupted
 from arcloop.report import build_report
 from arcloop.tasks.benchmark import campaign_task, first_fit_task
@@ -46,13 +47,31 @@ def served_api_url() -> str | None:
     return running[0].api_url if running else None
 
 
+# What a benchmark worker imports before its first campaign, once in the pool's template process.
+WORKER_PRELOAD = (
+    "arcloop.tasks.benchmark",
+    "arcloop.flows.benchmark",
+    "torch._dynamo",
+    *tracking.PRELOAD_MODULES,
+)
+
+
+def start_worker_template() -> None:
+    """Start the process the ``processes`` runner's workers fork from
+    (:func:`arcloop.grid.worker_template`)."""
+    worker_template(WORKER_PRELOAD)
+
+
 class PrestartedProcessPool(ProcessPoolTaskRunner):
-    """Prefect's process pool, its workers started when the flow run enters it.
+    """Prefect's process pool, its workers forked from a template and started when the flow run
+    enters it.
 
     Prefect's pool (Python's, underneath) starts a worker when a task arrives and none is idle, so
     each worker's start (spawn, imports, :func:`arcloop.grid.prepare_pool_worker`) used to begin
     with the first campaigns, after the parent had validated the grid and created its MLflow runs.
-    Started on entry, the workers get ready while the parent does that.
+    Started on entry, the workers get ready while the parent does that. Forked from a template
+    that has imported what they need (:func:`arcloop.grid.worker_template`, Python's forkserver),
+    they no longer import it one by one: the template pays that once per parent process.
 
     Only in the process that made the runner: every task run in a worker enters a duplicate of its
     flow's task runner (Prefect's ``hydrated_context``), and a duplicate that started workers would
@@ -70,12 +89,21 @@ class PrestartedProcessPool(ProcessPoolTaskRunner):
 
     def __enter__(self) -> PrestartedProcessPool:
         super().__enter__()
-        # _executor is Prefect's ProcessPoolExecutor (set by __enter__): one job per worker makes
-        # Python start them all now, because no worker is idle while the jobs before are queued.
-        executor = self._executor
-        if executor is not None and os.getpid() == self._home_pid:
-            for _ in range(self._max_workers):
-                executor.submit(worker_started)
+        spawning = self._executor
+        if spawning is None or os.getpid() != self._home_pid:
+            return self
+        # Prefect's ProcessPoolExecutor (made by __enter__, no process started yet) with the same
+        # initializer, on the template's context instead of "spawn", which Prefect hard-codes.
+        self._executor = ProcessPoolExecutor(
+            max_workers=self._max_workers,
+            mp_context=worker_template(WORKER_PRELOAD),
+            initializer=spawning._initializer,  # type: ignore[attr-defined]
+            initargs=spawning._initargs,  # type: ignore[attr-defined]
+        )
+        spawning.shutdown(wait=False)
+        # One job per worker makes Python start them all now: no worker is idle while they queue.
+        for _ in range(self._max_workers):
+            self._executor.submit(worker_started)
         return self
 
 
@@ -94,7 +122,9 @@ def task_runner(
         return ThreadPoolTaskRunner(max_workers=max_workers)
     if runner == "processes":
         return PrestartedProcessPool(
-            max_workers=max_workers, initializer=prepare_pool_worker, initargs=(api_url, tracking_uri)
+            max_workers=max_workers,
+            initializer=prepare_pool_worker,
+            initargs=(api_url, tracking_uri),
         )
     if runner == "dask":
         try:
@@ -336,6 +366,8 @@ def run_benchmark(
     task_runner(bench.runner, bench.max_workers, bench.dask_address)  # dask installed, runner known
     if resume_dir:
         resumed_parent(tracking.resolve_uri(bench.tracking.uri), resume_dir)  # a one-line error first
+    if bench.runner == "processes":
+        start_worker_template()  # its imports overlap Prefect's server start and the flow runs'
     with quiet_prefect():
         state = benchmark_flow(
             bench.model_dump(mode="json"), str(resume_dir) if resume_dir else None, return_state=True

@@ -40,6 +40,10 @@ _ready_stores: set[str] = set()
 _ready_guard = threading.Lock()
 
 
+# What opening a SQL store imports (sqlalchemy, alembic: ~1 s): for processes that preload.
+PRELOAD_MODULES = ("mlflow.store.tracking.sqlalchemy_store",)
+
+
 def resolve_uri(uri: str) -> str:
     """Make a relative ``sqlite:///file.db`` absolute against the working directory, so that a flow
     run in another thread or process writes to the same store."""
