@@ -66,9 +66,10 @@ def preload(tracking_uri: str | None) -> None:
         tracking.ensure_store(tracking_uri)
 
 
-def worker_template(preload: tuple[str, ...]) -> multiprocessing.context.BaseContext:
+def worker_template(modules: tuple[str, ...]) -> multiprocessing.context.BaseContext:
     """The multiprocessing context whose workers fork from one template process that imported
-    ``preload`` once (Python's forkserver), started now if it is not running.
+    ``modules`` once (Python's forkserver), started now if it is not running; ``spawn`` where the
+    platform has no forkserver (Windows).
 
     Why: a spawned worker imports torch, Pyro, Prefect, MLflow, scipy, pandas and scikit-learn
     before its first campaign (4.5 s, then 2 s of :func:`preload`), on the critical path of every
@@ -78,8 +79,10 @@ def worker_template(preload: tuple[str, ...]) -> multiprocessing.context.BaseCon
     preloaded, nothing is run: no thread, store or client exists in the template when it forks.
     A forked worker starts with the template's environment; Prefect's runner sends the parent's
     (``os.environ`` at its first task) with every task run and applies it before the task."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(preload))
+    context.set_forkserver_preload(list(modules))
     multiprocessing.forkserver.ensure_running()
     return context
 

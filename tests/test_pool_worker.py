@@ -182,3 +182,10 @@ def test_workers_fork_from_the_template_with_the_environment_of_the_pools_maker(
     value, parent = probe_worker.with_options(task_runner=task_runner("processes", 1))()
     assert value == "set after the template started"
     assert parent != os.getpid()
+
+
+def test_worker_template_falls_back_to_spawn_without_a_forkserver(monkeypatch: pytest.MonkeyPatch) -> None:
+    from arcloop.grid import worker_template
+
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert worker_template(("json",)).get_start_method() == "spawn"
