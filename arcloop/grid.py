@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib
 import json
 import multiprocessing
 import multiprocessing.context
@@ -56,12 +57,18 @@ def prepare_pool_worker(api_url: str | None, tracking_uri: str | None = None) ->
     atexit.register(_exit_without_teardown)
 
 
-def preload(tracking_uri: str | None) -> None:
-    """What a process's first campaign would otherwise import or open on the way: ``torch._dynamo``
-    (torch's optimisers import it at their first step; it pulls in sympy, 2.3 s measured with the
-    other core busy) and the tracking store (MLflow's SQL store and its schema check, 1.8 s)."""
-    import torch._dynamo  # noqa: F401
+# What a first campaign imports on the way: torch's optimisers import torch._dynamo at their first
+# step (it pulls in sympy: 2.3 s measured with the other core busy), opening a SQL store MLflow's
+# sqlalchemy store (1.8 s, the same conditions).
+CAMPAIGN_LAZY_MODULES = ("torch._dynamo", *tracking.PRELOAD_MODULES)
 
+
+def preload(tracking_uri: str | None) -> None:
+    """What a process's first campaign would otherwise import or open on the way: the
+    :data:`CAMPAIGN_LAZY_MODULES` (already imported in a worker forked from the template) and the
+    tracking store (``tracking_uri``: its schema check)."""
+    for module in CAMPAIGN_LAZY_MODULES:
+        importlib.import_module(module)
     if tracking_uri:
         tracking.ensure_store(tracking_uri)
 
@@ -72,7 +79,7 @@ def worker_template(modules: tuple[str, ...]) -> multiprocessing.context.BaseCon
     platform has no forkserver (Windows).
 
     Why: a spawned worker imports torch, Pyro, Prefect, MLflow, scipy, pandas and scikit-learn
-    before its first campaign (4.5 s, then 2 s of :func:`preload`), on the critical path of every
+    before its first campaign (4.5 s), then :func:`preload`, on the critical path of every
     benchmark: measured, a 7.3–8.1 s lead-in with one worker as with two. A forked one starts with
     them imported. The template starts in the background; the preload of a process's first call
     overlaps what the caller does next (Prefect's server start, for the CLI). Only modules are

@@ -18,7 +18,13 @@ from arcloop import __version__, interrupt, tracking
 from arcloop.config import BenchmarkConfig, CampaignConfig, first_fit_identity, flatten, read_yaml, validated
 from arcloop.errors import ArcloopError
 from arcloop.flows.progress import add_progress_listener, notify
-from arcloop.grid import needs_first_fit, prepare_pool_worker, worker_started, worker_template
+from arcloop.grid import (
+    CAMPAIGN_LAZY_MODULES,
+    needs_first_fit,
+    prepare_pool_worker,
+    worker_started,
+    worker_template,
+)
 from arcloop.interrupt import CampaignInterrupted
 from arcloop.report import build_report
 from arcloop.tasks.benchmark import campaign_task, first_fit_task
@@ -48,12 +54,7 @@ def served_api_url() -> str | None:
 
 
 # What a benchmark worker imports before its first campaign, once in the pool's template process.
-WORKER_PRELOAD = (
-    "arcloop.tasks.benchmark",
-    "arcloop.flows.benchmark",
-    "torch._dynamo",
-    *tracking.PRELOAD_MODULES,
-)
+WORKER_PRELOAD = ("arcloop.tasks.benchmark", "arcloop.flows.benchmark", *CAMPAIGN_LAZY_MODULES)
 
 
 def start_worker_template() -> None:

@@ -40,7 +40,7 @@ _ready_stores: set[str] = set()
 _ready_guard = threading.Lock()
 
 
-# What opening a SQL store imports (sqlalchemy, alembic: ~1 s): for processes that preload.
+# What opening a SQL store imports (sqlalchemy, alembic): for processes that preload it.
 PRELOAD_MODULES = ("mlflow.store.tracking.sqlalchemy_store",)
 
 
