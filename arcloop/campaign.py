@@ -8,7 +8,6 @@ passes :class:`DirectExecutor`, whose oracle retries are a plain loop with the s
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 import threading
@@ -29,7 +28,14 @@ from arcloop.errors import ArcloopError
 from arcloop.interrupt import CampaignInterrupted
 from arcloop.materials import parse_formula
 from arcloop.oracles import LabelBatch, OracleError, OracleTimeout
-from arcloop.state import CampaignState, config_path, latest_checkpoint, load_checkpoint, save_checkpoint
+from arcloop.state import (
+    CampaignState,
+    config_path,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+    write_atomically,
+)
 from arcloop.tracking.figures import latent_map, metric_trajectories
 
 LOGGED_FILE = "logged_step"
@@ -235,9 +241,7 @@ def _read_logged_step(state_dir: Path) -> int:
 
 
 def _write_logged_step(state_dir: Path, step: int) -> None:
-    staging = Path(state_dir) / f".{LOGGED_FILE}.tmp"
-    staging.write_text(str(step))
-    os.replace(staging, Path(state_dir) / LOGGED_FILE)
+    write_atomically(Path(state_dir) / LOGGED_FILE, str(step))
 
 
 def read_run_record(state_dir: Path) -> dict[str, Any]:
@@ -250,9 +254,7 @@ def update_run_record(state_dir: Path, **changes: Any) -> dict[str, Any]:
     """Merge ``changes`` into ``run.json`` (replaced atomically); returns the new record."""
     record = {**read_run_record(state_dir), **changes}
     Path(state_dir).mkdir(parents=True, exist_ok=True)
-    staging = Path(state_dir) / f".{RUN_FILE}.tmp"
-    staging.write_text(json.dumps(record))
-    os.replace(staging, Path(state_dir) / RUN_FILE)
+    write_atomically(Path(state_dir) / RUN_FILE, json.dumps(record))
     return record
 
 
@@ -293,7 +295,7 @@ def _start(
     """A fresh campaign: config.yaml, the MLflow run (adopted or new), checkpoint 0."""
     state_dir, uri = Path(config.state_dir), config.tracking.uri
     state_dir.mkdir(parents=True, exist_ok=True)
-    config_path(state_dir).write_text(dump_yaml(config))
+    write_atomically(config_path(state_dir), dump_yaml(config))
     run_id = _run_before_first_checkpoint(config, adopt)
     tags = {**run_tags(config), **(extra_tags or {})}
     if run_id is not None:

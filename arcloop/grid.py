@@ -29,7 +29,7 @@ from arcloop.campaign import DirectExecutor, drive, preflight, resolved
 from arcloop.config import CampaignConfig, validated
 from arcloop.cores import one_core_per_campaign
 from arcloop.errors import ArcloopError
-from arcloop.state import latest_checkpoint, load_checkpoint
+from arcloop.state import latest_checkpoint, load_checkpoint, write_atomically
 
 # Written into a campaign's state dir when it finished: a resumed benchmark reads it back.
 OUTCOME_FILE = "outcome.json"
@@ -118,9 +118,7 @@ def finished_outcome(state_dir: str | Path | None) -> dict[str, Any] | None:
 
 
 def _record_outcome(state_dir: str | Path, outcome: dict[str, Any]) -> None:
-    staging = Path(state_dir) / f".{OUTCOME_FILE}.tmp"
-    staging.write_text(json.dumps(outcome))
-    os.replace(staging, Path(state_dir) / OUTCOME_FILE)
+    write_atomically(Path(state_dir) / OUTCOME_FILE, json.dumps(outcome))
 
 
 def needs_first_fit(campaign: CampaignConfig, resume: bool) -> bool:

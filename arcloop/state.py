@@ -230,13 +230,21 @@ def save_checkpoint(state_dir: Path, state: CampaignState, save_model: Any | Non
     shutil.rmtree(final, ignore_errors=True)
     os.rename(staging, final)
     _fsync_dir(root)
-    pointer = state_dir / f".{LATEST}.tmp"
-    pointer.write_text(name)
-    os.replace(pointer, state_dir / LATEST)
+    write_atomically(state_dir / LATEST, name)
     _fsync_dir(state_dir)
     for old in sorted(root.glob("iter-*"))[:-KEEP_CHECKPOINTS]:
         shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a staging file and a rename: a reader (a resume after
+    SIGKILL) sees the old file or the whole new one, never a prefix. A prefix of config.yaml still
+    parses, and a resume once continued a 3-iteration campaign to the default 10."""
+    path = Path(path)
+    staging = path.with_name(f".{path.name}.tmp")
+    staging.write_text(text)
+    os.replace(staging, path)
 
 
 def latest_checkpoint(state_dir: Path) -> Path | None:
