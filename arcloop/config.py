@@ -12,6 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from arcloop import DEFAULT_TRACKING_URI
 from arcloop.errors import ArcloopError, format_validation_error
 from arcloop.materials import FAMILY_NAMES
 from arcloop.oracles import OracleConfig
@@ -96,7 +97,7 @@ class TargetConfig(StrictModel):
 
 
 class TrackingConfig(StrictModel):
-    uri: str = Field("sqlite:///mlruns.db", description="MLflow tracking URI")
+    uri: str = Field(DEFAULT_TRACKING_URI, description="MLflow tracking URI")
     experiment: str = Field("arcloop", min_length=1)
 
 

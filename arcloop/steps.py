@@ -263,11 +263,12 @@ def candidate_rows(setup: CampaignSetup, state: CampaignState) -> np.ndarray:
 
 def new_model(setup: CampaignSetup) -> SSVAE:
     """The SSVAE with the loop's presets (warm-started refits), overridden by the config's ``model``."""
-    settings = {**SSVAE.campaign_defaults(), **setup.config.model.kwargs(), "seed": setup.config.seed}
+    # The campaign's seed is the model's random_state (each fit then sets its own derived one).
+    settings = {**SSVAE.campaign_defaults(), **setup.config.model.kwargs(), "random_state": setup.config.seed}
     try:
         return SSVAE(**settings)
     except TypeError as error:
-        valid = ", ".join(sorted(SSVAE.CONFIG_KEYS))
+        valid = ", ".join(sorted(SSVAE().get_params()))
         raise ArcloopError(f"model: {str(error).split('() ')[-1]}; valid settings: {valid}") from None
 
 
@@ -311,9 +312,9 @@ def first_fit(setup: CampaignSetup, state: CampaignState) -> SSVAE:
     """
 
     def first_model() -> SSVAE:
-        model = new_model(setup)
-        model.seed = derived_seed(setup.config.seed, state.iteration, "train")
-        return model
+        return new_model(setup).set_params(
+            random_state=derived_seed(setup.config.seed, state.iteration, "train")
+        )
 
     unlabelled = setup.pool_X[unlabelled_rows(setup, state)]
     return fit_cached(
@@ -335,7 +336,7 @@ def train(setup: CampaignSetup, state: CampaignState, models: Models | None) -> 
         surrogate = new_surrogate(setup)
     else:
         ssvae = models.ssvae
-        ssvae.seed = derived_seed(setup.config.seed, state.iteration, "train")
+        ssvae.set_params(random_state=derived_seed(setup.config.seed, state.iteration, "train"))
         ssvae.fit(state.labelled_X, state.labelled_y, setup.pool_X[unlabelled_rows(setup, state)])
         surrogate = models.surrogate if models.surrogate is not None else new_surrogate(setup)
     z = ssvae.encode(state.labelled_X) if surrogate.reads_latent else None

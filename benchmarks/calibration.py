@@ -116,7 +116,7 @@ def predictions(
     gp_d = GPSurrogate(space="descriptors", random_state=seed).fit(X[labelled], y[labelled])
     out["gp_descriptors"] = (*gp_d.predict(X[held]), time.perf_counter() - started)
     started = time.perf_counter()
-    model = SSVAE(**SSVAE.campaign_defaults(), seed=seed)
+    model = SSVAE(**SSVAE.campaign_defaults(), random_state=seed)
     model.fit(X[labelled], y[labelled], X[held])
     ssvae_seconds = time.perf_counter() - started
     z = model.encode(X)

@@ -66,14 +66,14 @@ def campaign_refits(n_refits: int, batch: int = 20) -> dict[str, object]:
     X, y = distinct_alloys()
     order = np.random.default_rng(0).permutation(len(X))
     n_labelled = 200
-    model = SSVAE(**SSVAE.campaign_defaults(), seed=0)
+    model = SSVAE(**SSVAE.campaign_defaults(), random_state=0)
     started = time.perf_counter()
     model.fit(X[order[:n_labelled]], y[order[:n_labelled]], X[order[n_labelled:]])
     cold = time.perf_counter() - started
     warm = []
     for i in range(n_refits):
         n_labelled += batch
-        model.seed = 1000 + i
+        model.set_params(random_state=1000 + i)
         started = time.perf_counter()
         model.fit(X[order[:n_labelled]], y[order[:n_labelled]], X[order[n_labelled:]])
         warm.append(time.perf_counter() - started)
@@ -88,7 +88,7 @@ def campaign_refits(n_refits: int, batch: int = 20) -> dict[str, object]:
 
 def sample_prediction(n: int, n_samples: int, repeats: int) -> dict[str, object]:
     X, y = distinct_alloys()
-    model = SSVAE(max_epochs=5, seed=0).fit(X[:500], y[:500], X[500:])
+    model = SSVAE(max_epochs=5, random_state=0).fit(X[:500], y[:500], X[500:])
     candidates = random_compositions(n, seed=1)
     times = []
     for _ in range(repeats):

@@ -21,7 +21,7 @@ def test_a_grid_fits_each_first_model_once_whatever_its_policies(
     def counting_fit(self, *args, **kwargs):
         if not self.is_fitted:  # a model never trained before: a first fit, not a warm refit
             with lock:
-                cold_fits.append(self.seed)
+                cold_fits.append(self.random_state)
         return fit(self, *args, **kwargs)
 
     monkeypatch.setattr(SSVAE, "fit", counting_fit)

@@ -15,7 +15,6 @@ from arcloop.policies import (
     LatentModel,
     apply_feasibility,
     build_policy,
-    generate_candidates,
     latent_candidates,
     pool_candidates,
 )
@@ -248,7 +247,7 @@ def test_pool_candidates_keep_real_alloys_and_their_rows():
     np.testing.assert_array_equal(pool.pool_index, rows)
     np.testing.assert_array_equal(pool.compositions, X[rows])  # unchanged, not rounded
     np.testing.assert_allclose(pool.z, model.encode(X[rows]))
-    assert pool.p_samples.shape == (5, rows.size) and not pool.is_generated.any()
+    assert pool.p_samples.shape == (5, rows.size) and not (pool.pool_index < 0).any()
     # by default one row per distinct composition (the first), whatever the formula's spelling
     distinct = pool_candidates(model, X[rows], rows, n_samples=5)
     first_rows = {}
@@ -314,38 +313,6 @@ def test_pool_candidates_errors_and_empty():
         pool_candidates(LinearModel(), X, np.arange(10), n_samples=0)
     empty = pool_candidates(LinearModel(), X, np.arange(10), labelled_compositions=X)
     assert empty.n == 0 and empty.latent_dim == 2
-
-
-def test_generate_candidates_dispatches_on_source():
-    X = alloy_fractions()
-    model = LinearModel()
-    pool_config = CandidateConfig(source="pool", n_samples=3)
-    pool = generate_candidates(
-        model,
-        pool_config,
-        labelled_z=np.zeros((0, 2)),
-        labelled_compositions=None,
-        rng=np.random.default_rng(0),
-        pool_X=X[:50],
-        pool_index=np.arange(50),
-    )
-    assert pool.n == 50 and pool.n_samples == 3
-    with pytest.raises(ArcloopError, match="pool_X"):
-        generate_candidates(
-            model,
-            pool_config,
-            labelled_z=np.zeros((0, 2)),
-            labelled_compositions=None,
-            rng=np.random.default_rng(0),
-        )
-    latent = generate_candidates(
-        model,
-        CandidateConfig(n_candidates=100, n_samples=3),
-        labelled_z=np.zeros((0, 2)),
-        labelled_compositions=None,
-        rng=np.random.default_rng(0),
-    )
-    assert latent.n > 0 and latent.is_generated.all()
 
 
 def test_pool_filter_counts_elements_as_the_target_does():

@@ -22,7 +22,9 @@ START = "Fe14Ni16Cr22Co14Al22Cu8"
 def model() -> SSVAE:
     X, y = distinct_alloys()
     split = paper_split(1)
-    return SSVAE(max_epochs=150, seed=1).fit(X[split.labelled], y[split.labelled], X[split.unlabelled])
+    return SSVAE(max_epochs=150, random_state=1).fit(
+        X[split.labelled], y[split.labelled], X[split.unlabelled]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,7 @@ def model_file(model: SSVAE, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_screen_ranks_by_probability(model: SSVAE) -> None:
     X, _ = distinct_alloys()
     chosen, p = screen(model, X[:200], cutoff=0.7)
-    np.testing.assert_array_equal(p, model.predict_proba(X[:200]))
+    np.testing.assert_array_equal(p, model.predict_proba(X[:200])[:, 1])
     assert set(chosen) == set(np.flatnonzero(p >= 0.7))
     assert np.all(np.diff(p[chosen]) <= 0)
     with pytest.raises(ArcloopError, match="cutoff"):
@@ -46,7 +48,7 @@ def test_generate_decodes_cleans_and_rechecks(model: SSVAE) -> None:
     assert single.compositions.shape == (64, 30)
     np.testing.assert_allclose(single.compositions.sum(axis=1), 1.0, atol=1e-12)
     assert ((single.compositions == 0) | (single.compositions >= 0.05)).all()
-    np.testing.assert_array_equal(single.p_single, model.predict_proba(single.compositions))
+    np.testing.assert_array_equal(single.p_single, model.predict_proba(single.compositions)[:, 1])
     # the decoder's phase input matters: asking for single phase gives more single-phase candidates
     multi = generate(model, Z, p_single=0.0)
     assert single.p_single.mean() > multi.p_single.mean()
@@ -71,7 +73,7 @@ def test_flip_trajectory(model: SSVAE) -> None:
     assert [s.step for s in trajectory] == list(range(len(trajectory)))
     assert 1 <= len(trajectory) <= 9
     for s in trajectory:
-        assert s.p_single == pytest.approx(float(model.predict_proba(s.composition[None])[0]))
+        assert s.p_single == pytest.approx(float(model.predict_positive(s.composition[None])[0]))
         assert s.z.shape == (2,)
     for s in trajectory[1:]:  # designed compositions: integer atomic percent, principal elements only
         assert np.allclose(s.composition * 100, np.round(s.composition * 100))

@@ -17,7 +17,6 @@ from arcloop.materials import (
     integer_percentages,
     n_elements,
     parse_formula,
-    project_to_simplex,
     round_to_percent,
     validate_compositions,
 )
@@ -182,12 +181,3 @@ def test_families_and_element_counts():
     assert shares[2, FAMILY_NAMES.index("other")] == pytest.approx(0.5 / 4.5)
     assert n_elements(X).tolist() == [5, 5, 5]
     assert n_elements(X, threshold=0.2).tolist() == [0, 0, 4]
-
-
-def test_project_to_simplex():
-    X = np.array([[0.5, 0.7, -0.1] + [0.0] * 27, [1 / 30] * 30])
-    P = project_to_simplex(X)
-    np.testing.assert_allclose(P.sum(axis=1), 1.0)
-    assert (P >= 0).all()
-    np.testing.assert_allclose(P[1], X[1])
-    np.testing.assert_allclose(P[0, :2], [0.4, 0.6])

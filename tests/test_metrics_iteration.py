@@ -11,16 +11,27 @@ from arcloop.data import alloy_fractions
 from arcloop.errors import ArcloopError
 from arcloop.metrics import (
     METRIC_NAMES,
+    accuracy,
     bald,
     campaign_bandwidth,
+    direction_bin_index,
     direction_entropy,
+    effective_rank,
+    expected_calibration_error,
     family_distribution,
     family_evenness,
     isoscore,
     iteration_metrics,
     js_divergence,
     knn_novelty,
+    mean_pairwise_distance,
+    mean_resultant_length,
+    mutual_information,
+    orientation_erank,
+    predictive_entropy,
+    roc_auc,
     step_directions,
+    top_eigen_share,
     vendi_score,
 )
 
@@ -93,8 +104,12 @@ def test_values_equal_their_building_blocks(scenario: dict[str, object]) -> None
     assert metrics["discovery/fraction_found"] == 0.25
     everything = np.vstack([scenario["explored_z"], scenario["batch_z"]])
     assert metrics["bias/isoscore"] == isoscore(everything)
+    assert metrics["bias/top_eigen_share"] == top_eigen_share(everything)
+    assert metrics["bias/effective_rank"] == effective_rank(everything)
     steps = step_directions(scenario["batch_z"], scenario["explored_z"])
     assert metrics["bias/direction_entropy"] == direction_entropy(steps)
+    assert metrics["bias/mean_resultant_length"] == mean_resultant_length(steps)
+    assert metrics["bias/orientation_erank"] == orientation_erank(steps)
     shares = family_distribution(
         np.vstack([scenario["explored_compositions"], scenario["batch_compositions"]])
     )
@@ -105,31 +120,112 @@ def test_values_equal_their_building_blocks(scenario: dict[str, object]) -> None
     assert metrics["diversity/vendi_batch"] == vendi_score(scenario["batch_z"], h)
     assert metrics["diversity/vendi_explored"] == vendi_score(everything, h)
     assert metrics["diversity/novelty"] == knn_novelty(scenario["batch_z"], scenario["explored_z"], k=5)
+    assert metrics["diversity/mean_pairwise_distance"] == mean_pairwise_distance(scenario["batch_z"])
+    p, y = scenario["holdout_p"], scenario["holdout_y"]
+    assert metrics["model/accuracy"] == accuracy(p, y)
+    assert metrics["model/roc_auc"] == roc_auc(p, y)
+    assert metrics["model/ece"] == expected_calibration_error(p, y)
+    # model/mutual_information is 0 here (mi_y is noise): its building block is checked with the seed below.
     assert metrics["model/elbo"] == -12.5 and metrics["model/active_units"] == 2.0
     assert metrics["model/kl_dim_0"] == 0.7
-    assert metrics["acquisition/bald_ratio"] > 1.0  # the batch is the 16 highest-BALD candidates
+    assert metrics["surrogate/lengthscale_0"] == 0.5 and metrics["bias/lengthscale_anisotropy"] == 4.0
+    # acquisition/*_ratio: batch mean over candidates mean (the batch is the 16 highest-BALD candidates).
+    samples, batch = scenario["candidate_p_samples"], scenario["batch_index"]
+    for name, per_candidate in (
+        ("bald_ratio", bald(samples)),
+        ("entropy_ratio", predictive_entropy(samples)),
+    ):
+        assert metrics[f"acquisition/{name}"] == pytest.approx(
+            per_candidate[batch].mean() / per_candidate.mean(), rel=1e-12
+        )
+
+
+DIRECTIONAL = ("bias/mean_resultant_length", "bias/orientation_erank", "bias/direction_entropy")
 
 
 def test_a_batch_displaced_along_one_axis_shows_directional_bias(scenario: dict[str, object]) -> None:
-    metrics = iteration_metrics(**scenario)
-    # The batch sits to the right of the explored cloud: steps point mostly along +z₁.
-    assert metrics["bias/mean_resultant_length"] > 0.5
-    assert metrics["bias/direction_entropy"] < 0.8
+    """Direction: the batch to the right of the explored cloud (its steps all in the two sectors around
+    +z₁) reads as biased; the same batch moved onto the cloud reads as spread. Stays put: a 90° rotation
+    of the whole frame (which maps the 8 sectors onto each other) and other groups' inputs change nothing."""
+    displaced = iteration_metrics(**scenario)
+    cells = direction_bin_index(step_directions(scenario["batch_z"], scenario["explored_z"]))
+    assert set(cells.tolist()) <= {3, 4}  # the sectors [−π/4, 0) and [0, π/4)
+    centred = iteration_metrics(**{**scenario, "batch_z": scenario["batch_z"] - np.array([5.0, 0.0])})
+    # Measured: R̄ 0.99 vs 0.15, orientation erank 0.54 vs 0.86, entropy 0.11 vs 0.87.
+    assert displaced["bias/mean_resultant_length"] > 0.95 > 0.3 > centred["bias/mean_resultant_length"]
+    assert displaced["bias/orientation_erank"] < 0.6 < 0.8 < centred["bias/orientation_erank"]
+    assert displaced["bias/direction_entropy"] < 0.2 < 0.8 < centred["bias/direction_entropy"]
+    quarter_turn = np.array([[0.0, -1.0], [1.0, 0.0]])
+    rotated = iteration_metrics(
+        **{
+            **scenario,
+            **{key: scenario[key] @ quarter_turn.T for key in ("explored_z", "batch_z", "mi_z")},
+            "hits": np.zeros(100, dtype=bool),
+            "discoveries": np.zeros(100, dtype=bool),
+            "holdout_p": 1.0 - scenario["holdout_p"],
+        }
+    )
+    for name in DIRECTIONAL:
+        assert rotated[name] == pytest.approx(displaced[name], rel=1e-12), name
 
 
-def test_same_inputs_give_bit_identical_outputs(scenario: dict[str, object]) -> None:
-    first = iteration_metrics(**scenario)
-    second = iteration_metrics(**scenario)
-    assert first.keys() == second.keys()
-    for name in first:
-        assert first[name] == second[name] or (math.isnan(first[name]) and math.isnan(second[name]))
+def test_the_seed_reaches_the_subsampled_metrics_and_nothing_else(scenario: dict[str, object]) -> None:
+    """With fewer Vendi landmarks and MI points than there are points, the seed picks the subsamples: the
+    same seed gives the same figures bit for bit, another seed changes diversity/vendi_explored and
+    model/mutual_information (each equal to its building block with that seed) and no other metric."""
+    mi_y = (scenario["mi_z"][:, 0] > np.median(scenario["mi_z"][:, 0])).astype(np.int64)
+    mi_y[::7] = -1  # some rows truth abstains on
+    small = {**scenario, "mi_y": mi_y, "vendi_landmarks": 50, "mi_max_points": 60}
+    everything = np.vstack([scenario["explored_z"], scenario["batch_z"]])
+    known = mi_y >= 0
+    runs = {seed: iteration_metrics(**small, seed=seed) for seed in (0, 1)}
+    again = iteration_metrics(**small, seed=0)
+    assert again.keys() == runs[0].keys()
+    assert all(again[k] == runs[0][k] or (math.isnan(again[k]) and math.isnan(runs[0][k])) for k in again)
+    for seed, metrics in runs.items():
+        h = scenario["vendi_bandwidth"]
+        assert metrics["diversity/vendi_explored"] == vendi_score(everything, h, landmarks=50, seed=seed)
+        expected = mutual_information(scenario["mi_z"][known], mi_y[known], max_points=60, seed=seed)
+        assert metrics["model/mutual_information"] == expected > 0.3
+    changed = {k for k in runs[0] if runs[0][k] != runs[1][k] and not math.isnan(runs[0][k])}
+    assert changed == {"diversity/vendi_explored", "model/mutual_information"}
 
 
-def test_candidates_mean_ratio_is_one_when_the_batch_is_every_candidate(scenario: dict[str, object]) -> None:
-    everyone = {**scenario, "batch_index": np.arange(400)}
-    metrics = iteration_metrics(**everyone)
-    assert metrics["acquisition/bald_ratio"] == pytest.approx(1.0)
-    assert metrics["acquisition/entropy_ratio"] == pytest.approx(1.0)
+def test_acquisition_ratios_on_three_candidates_by_hand() -> None:
+    """Two draws for each of three candidates: [½, ½] (agree, uncertain), [0, 1] (disagree), [0.2, 0.2].
+
+    BALD = H(p̄) − mean H(p_t) = 0, ln 2, 0 (mean ln 2 / 3); predictive entropy H(p̄) = ln 2, ln 2, H(0.2)
+    with H(0.2) = −0.2 ln 0.2 − 0.8 ln 0.8. A ratio is the batch's mean over all candidates' mean."""
+    samples = np.array([[0.5, 0.0, 0.2], [0.5, 1.0, 0.2]])
+    h02 = -(0.2 * math.log(0.2) + 0.8 * math.log(0.8))
+    ln2 = math.log(2.0)
+    rng = np.random.default_rng(1)
+    common = {
+        "explored_z": rng.normal(size=(30, 2)),
+        "batch_z": rng.normal(size=(2, 2)),
+        "vendi_bandwidth": 1.0,
+        "hits": np.zeros(2, dtype=bool),
+        "discoveries": np.zeros(2, dtype=bool),
+        "paid": np.ones(2, dtype=bool),
+        "redundant": np.zeros(2, dtype=bool),
+        "candidate_p_samples": samples,
+    }
+    for batch, bald_ratio, entropy_ratio in (
+        ([1], 3.0, 3 * ln2 / (2 * ln2 + h02)),
+        ([0], 0.0, 3 * ln2 / (2 * ln2 + h02)),
+        ([1, 2], 1.5, 1.5 * (ln2 + h02) / (2 * ln2 + h02)),
+        ([2], 0.0, 3 * h02 / (2 * ln2 + h02)),
+    ):
+        metrics = iteration_metrics(**common, batch_index=np.array(batch))
+        assert metrics["acquisition/bald_ratio"] == pytest.approx(bald_ratio, rel=1e-12, abs=1e-15), batch
+        assert metrics["acquisition/entropy_ratio"] == pytest.approx(entropy_ratio, rel=1e-12), batch
+    # Both draws equal to the first (p̄ = ½, 0, 0.2): no candidate has an epistemic part, so the BALD
+    # ratio is undefined; the entropy ratio is not (ln 2 over (ln 2 + 0 + H(0.2)) / 3).
+    agreeing = iteration_metrics(
+        **common | {"candidate_p_samples": samples[[0, 0]]}, batch_index=np.array([0])
+    )
+    assert math.isnan(agreeing["acquisition/bald_ratio"])
+    assert agreeing["acquisition/entropy_ratio"] == pytest.approx(3 * ln2 / (ln2 + h02), rel=1e-12)
 
 
 def test_minimal_call_leaves_optional_groups_nan() -> None:
@@ -162,7 +258,11 @@ def test_minimal_call_leaves_optional_groups_nan() -> None:
         assert math.isnan(metrics[name]), name
     assert metrics["discovery/hits"] == 3.0 and metrics["discovery/discoveries"] == 2.0
     assert metrics["discovery/yield"] == 0.5
-    assert 0.0 <= metrics["bias/isoscore"] <= 1.0
+    # The explored-set readings describe explored ∪ batch even without the optional inputs.
+    rng = np.random.default_rng(1)
+    everything = np.vstack([rng.normal(size=(30, 3)), rng.normal(size=(4, 3))])
+    assert metrics["bias/isoscore"] == isoscore(everything)
+    assert metrics["diversity/vendi_explored"] == vendi_score(everything, 1.0)
 
 
 def test_empty_batch_and_empty_explored_set_do_not_crash() -> None:

@@ -12,7 +12,7 @@ from arcloop.models import SSVAE
 from arcloop.models.cache import CACHE_ENV, cache_dir, fit_cached
 from arcloop.models.evaluation import distinct_alloys
 
-SETTINGS = {"max_epochs": 15, "hidden": (16, 16), "seed": 4, "n_threads": 1}
+SETTINGS = {"max_epochs": 15, "hidden": (16, 16), "random_state": 4, "n_threads": 1}
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_a_hit_is_the_fitted_model_and_a_changed_key_is_a_miss(cache, data):
     changed_y = y.copy()
     changed_y[0] = 1 - changed_y[0]
     for settings, labels, parts in (
-        ({**SETTINGS, "seed": 5}, y, ("t",)),
+        ({**SETTINGS, "random_state": 5}, y, ("t",)),
         (SETTINGS, changed_y, ("t",)),
         (SETTINGS, y, ("other",)),
     ):

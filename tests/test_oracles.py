@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
-import re
-import subprocess
-import sys
-import textwrap
 import time
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from arcloop import registry
 from arcloop.cli import main
 from arcloop.data import alloy_fractions, alloy_labels, load_alloys
 from arcloop.errors import ArcloopError
@@ -30,16 +26,19 @@ from arcloop.oracles import (
     OracleTimeout,
     RulesOracle,
     SyntheticOracle,
-    available,
     build_oracle,
-    describe,
     emulator_cross_validation,
-    get,
-    list_oracles,
-    list_wrappers,
-    wrap,
 )
 from arcloop.oracles.synthetic import fit_descriptor_frame
+
+
+def get(name: str, **params: Any) -> Oracle:
+    return registry.get("oracles", name, **params)
+
+
+def wrap(oracle: Oracle, name: str, **params: Any) -> Oracle:
+    return registry.get("wrappers", name, oracle, **params)
+
 
 CONTRACT_CONFIG = {"name": "rules", "params": {}, "wrappers": [{"name": "flaky", "failure_prob": 0.3}]}
 
@@ -417,7 +416,7 @@ def test_slow_and_costly(X: np.ndarray) -> None:
 
 
 def test_registry_lists_builds_and_rejects() -> None:
-    assert available()[:4] == ["rules", "emulator", "lookup", "synthetic"]
+    assert registry.available("oracles")[:4] == ("rules", "emulator", "lookup", "synthetic")
     with pytest.raises(ArcloopError, match=r"'rulez' is unknown; available oracles: rules, emulator"):
         get("rulez")
     with pytest.raises(ArcloopError, match=r"rules: unknown parameter 'omega'; valid parameters: omega_min"):
@@ -426,16 +425,19 @@ def test_registry_lists_builds_and_rejects() -> None:
         wrap(get("rules"), "noisy", flip_prob=1.5)
     with pytest.raises(ArcloopError, match=r"wrapper 'loud' is unknown"):
         wrap(get("rules"), "loud")
-    listed = {entry["name"]: entry for entry in list_oracles()}
+    listed = {entry["name"]: entry for entry in registry.listing("oracles")}
     assert listed["rules"]["source"] == "builtin"
     assert listed["rules"]["params"]["omega_min"] == {
         "type": "float",
         "default": 1.1,
         "required": False,
         "bounds": ">= 0",
+        "doc": "",
     }
-    assert "hang_seconds" in {entry["name"]: entry for entry in list_wrappers()}["flaky"]["params"]
-    assert describe("selection_biased")["kind"] == "wrapper"
+    assert (
+        "hang_seconds" in {entry["name"]: entry for entry in registry.listing("wrappers")}["flaky"]["params"]
+    )
+    assert registry.describe("wrappers", "selection_biased")["kind"] == "wrapper"
     with pytest.raises(ArcloopError, match=r"rules.delta_max: Input should be greater than 0"):
         RulesOracle(delta_max=0.0)  # direct construction is checked too
 
@@ -522,127 +524,3 @@ def test_cli_describe_emulator_reports_cross_validation(
     assert cv["folds"] == 5 and 0.75 < cv["accuracy_mean"] < 0.98 and 0.8 < cv["roc_auc_mean"] <= 1.0
     # In-sample agreement is higher than held-out accuracy, as it must be for a fitted model.
     assert info["diagnostics"]["agreement_with_real_labels"]["accuracy"] > cv["accuracy_mean"]
-
-
-# --- plugins -----------------------------------------------------------------------------------
-
-PLUGIN_DIST = "arcloop-test-plugin-oracle"
-PLUGIN_MODULE = "arcloop_test_plugin_oracle"
-PLUGIN_SOURCE = '''
-    """A third-party oracle package, as a user would write one."""
-
-    import numpy as np
-
-    from arcloop.oracles import BaseOracle, LabelBatch
-
-
-    class IronRich(BaseOracle):
-        """Single phase iff the iron fraction is at least min_fe."""
-
-        name = "iron_rich"
-
-        def __init__(self, min_fe: float = 0.2, seed: int = 0, cost_per_label: float = 1.0) -> None:
-            super().__init__(seed=seed, cost_per_label=cost_per_label)
-            self.min_fe = min_fe
-
-        def _label(self, X, rng, latent):
-            return (X[:, 0] >= self.min_fe).astype(np.int64), np.full(X.shape[0], "ok")
-
-
-    class _CoinFlip:
-        requires_latent = False
-
-        def __init__(self, p: float) -> None:
-            self.p = p
-
-        def label(self, compositions, rng=None, latent=None):
-            rng = np.random.default_rng(0) if rng is None else rng
-            n = len(compositions)
-            return LabelBatch((rng.random(n) < self.p).astype(np.int64), np.full(n, "ok"), np.ones(n), 0.0)
-
-
-    def coin_flip(p: float = 0.5) -> _CoinFlip:
-        """A protocol-only oracle from a factory function: heads is single phase."""
-        return _CoinFlip(p)
-'''
-PLUGIN_PYPROJECT = f'''
-    [build-system]
-    requires = ["setuptools>=61"]
-    build-backend = "setuptools.build_meta"
-
-    [project]
-    name = "{PLUGIN_DIST}"
-    version = "0.0.1"
-
-    [project.entry-points."arcloop.oracles"]
-    iron_rich = "{PLUGIN_MODULE}:IronRich"
-    coin_flip = "{PLUGIN_MODULE}:coin_flip"
-
-    [tool.setuptools]
-    py-modules = ["{PLUGIN_MODULE}"]
-'''
-
-
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _pip(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "pip", *args], check=True, capture_output=True, timeout=120)
-
-
-def test_an_installed_plugin_is_listed_built_and_used(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    (tmp_path / f"{PLUGIN_MODULE}.py").write_text(textwrap.dedent(PLUGIN_SOURCE))
-    (tmp_path / "pyproject.toml").write_text(textwrap.dedent(PLUGIN_PYPROJECT))
-    assert "iron_rich" not in available()
-    _pip("install", "--no-deps", "--no-build-isolation", "--no-index", "--quiet", str(tmp_path))
-    try:
-        importlib.invalidate_caches()
-        assert {"iron_rich", "coin_flip"} <= set(available())
-
-        assert main(["oracles", "list", "--json"]) == 0
-        listed = {entry["name"]: entry for entry in json.loads(capsys.readouterr().out)}
-        assert _normalise(listed["iron_rich"]["source"]) == PLUGIN_DIST
-        assert listed["iron_rich"]["params"]["min_fe"]["default"] == 0.2
-        assert listed["coin_flip"]["params"]["p"]["type"] == "float"
-
-        X = np.vstack([parse_formula("Fe50Ni50"), parse_formula("Fe10Ni90"), parse_formula("CoCrFeMnNi")])
-        assert get("iron_rich").label(X).labels.tolist() == [1, 0, 1]
-        assert get("iron_rich", min_fe=0.25).label(X).labels.tolist() == [1, 0, 0]
-        with pytest.raises(ArcloopError, match=r"iron_rich.min_fe: Input should be a valid number"):
-            get("iron_rich", min_fe="lots")
-        # Plugins compose with the built-in wrappers and configs like any oracle.
-        config = {"name": "coin_flip", "params": {"p": 0.5}, "wrappers": [{"name": "selection_biased"}]}
-        first = build_oracle(config).label(np.tile(X, (50, 1)), rng=np.random.default_rng(1))
-        again = build_oracle(config).label(np.tile(X, (50, 1)), rng=np.random.default_rng(1))
-        np.testing.assert_array_equal(first.status, again.status)
-        assert first.counts()["dropped"] > 0
-    finally:
-        _pip("uninstall", "--yes", "--quiet", PLUGIN_DIST)
-        sys.modules.pop(PLUGIN_MODULE, None)
-        importlib.invalidate_caches()
-    assert "iron_rich" not in available()
-
-
-def test_broken_and_clashing_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A bare *.dist-info on sys.path is enough for importlib.metadata to see entry points.
-    info = tmp_path / "arcloop_bad_plugins-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: arcloop-bad-plugins\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(
-        "[arcloop.oracles]\nghost = arcloop_no_such_module:Ghost\nrules = arcloop_no_such_module:Rules\n"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.warns(UserWarning, match=r"'rules'.*is ignored: the name is a built-in"):
-        names = available()
-    assert "ghost" in names and names.count("rules") == 1
-    with pytest.warns(UserWarning):
-        with pytest.raises(
-            ArcloopError, match=r"oracle 'ghost' from arcloop-bad-plugins: its entry point .* failed to load"
-        ):
-            get("ghost")
-        ghost = {entry["name"]: entry for entry in list_oracles()}["ghost"]
-    assert ghost["params"] == {} and "ModuleNotFoundError" in ghost["error"]
-    assert isinstance(get("rules"), RulesOracle)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from arcloop.report import MARKDOWN_COLUMNS, build_report, pick_factors, summary_table
+from arcloop.report import build_report, markdown_columns, pick_factors, summary_table
 from arcloop.report.summary import ci95_half_width, median_iqr
 
 BATCH = 2
@@ -139,7 +139,7 @@ def test_summary_columns_are_the_metric_names_and_failures_are_counted() -> None
     assert record["discovery/discoveries.auc_mean"] == 1.375
     assert record["discovery/labels_paid.final_mean"] == 4.0
     assert not any("hits_cumulative" in column or "enhancement" in column for column in record.index)
-    for column in MARKDOWN_COLUMNS:
+    for column in markdown_columns():
         base = column if column.endswith("n_unreached") else column.rsplit(".", 1)[0]
         assert any(name.startswith(base) for name in record.index), column
 
@@ -164,7 +164,7 @@ def test_build_report_writes_tables_markdown_and_figures(tmp_path: Path) -> None
     assert all(path.stat().st_size > 0 for path in report.files)
     text = (tmp_path / "summary.md").read_text()
     header = next(line for line in text.splitlines() if line.startswith("| policy"))
-    assert all(f"`{column}`" in header for column in MARKDOWN_COLUMNS)
+    assert all(f"`{column}`" in header for column in markdown_columns())
     assert "greedy / forest / rules / baseline / seed 2: OracleFailure: down" in text
     greedy = next(r for r in report.records if r["policy"] == "greedy")
     # Seed 0: EF 3/1, AF 1/1 (level 1 at pick 1 for both); seed 1: EF 3/1, AF 3/2 (level 1 at 3 vs 2).

@@ -125,7 +125,7 @@ def _fit_and_predict(name: str, toy: Toy) -> tuple[Prediction, Prediction]:
             g.predict(path(toy.t_near), toy.t_near[:, None]),
             g.predict(path(toy.t_far), toy.t_far[:, None]),
         )
-    model = SSVAE(**SSVAE.campaign_defaults(), seed=0)
+    model = SSVAE(**SSVAE.campaign_defaults(), random_state=0)
     model.fit(X, toy.y.astype(np.int64), path(np.linspace(0.0, 1.0, 200)))
     s = SSVAESurrogate().fit(X, toy.y, model=model)
     return s.predict(path(toy.t_near)), s.predict(path(toy.t_far))

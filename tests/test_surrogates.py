@@ -8,10 +8,14 @@ distribution; "far": points well outside it. ECE is against the known truth.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
 
+from arcloop import registry
+from arcloop.config import validated
 from arcloop.errors import ArcloopError
 from arcloop.metrics.model import expected_calibration_error
 from arcloop.models import SSVAE, distinct_alloys
@@ -19,13 +23,10 @@ from arcloop.models.networks import HeadEnsemble
 from arcloop.policies import build_policy
 from arcloop.policies.base import Candidates, Context
 from arcloop.surrogates import (
-    SURROGATES,
     ForestSurrogate,
     GPSurrogate,
     SSVAESurrogate,
     SurrogateConfig,
-    build_surrogate,
-    parse_surrogate_config,
 )
 from arcloop.surrogates.forest import forest_features
 
@@ -50,6 +51,10 @@ def step_gp() -> GPSurrogate:
     return GPSurrogate(n_steps=200, n_draws=64, random_state=0).fit(
         _dummy(200), (z[:, 0] > 0).astype(float), z=z
     )
+
+
+def build_surrogate(name: str, **params: Any) -> Any:
+    return registry.get("surrogates", name, **params)
 
 
 def test_gp_far_field_returns_to_prior_and_is_calibrated_near(step_gp: GPSurrogate) -> None:
@@ -246,7 +251,7 @@ def real_split() -> dict[str, np.ndarray]:
 @pytest.fixture(scope="module")
 def heads(real_split: dict[str, np.ndarray]) -> SSVAE:
     """A small real fit with the campaign's head settings (bootstrap on, no distance blending)."""
-    model = SSVAE(max_epochs=150, bootstrap=True, seed=0)
+    model = SSVAE(max_epochs=150, bootstrap=True, random_state=0)
     return model.fit(real_split["X_l"], real_split["y"], real_split["X_test"][:100])
 
 
@@ -256,7 +261,7 @@ def test_ssvae_draws_are_the_heads_and_calibrated_near(
     surrogate = SSVAESurrogate().fit(real_split["X_l"], real_split["y"], model=heads)
     p, d = surrogate.predict(real_split["X_test"])
     assert d.shape == (heads.n_heads, 400) and d.dtype == np.float32 and p.shape == (400,)
-    np.testing.assert_allclose(p, heads.predict_proba(real_split["X_test"]), atol=1e-12)
+    np.testing.assert_allclose(p, heads.predict_positive(real_split["X_test"]), atol=1e-12)
     assert np.unique(d, axis=0).shape[0] == heads.n_heads  # K distinct members
     ece_near = expected_calibration_error(p, real_split["y_test"])
     print(f"ssvae ECE near (held-out real alloys) {ece_near:.3f}; U near {d.std(0).mean():.3f}")
@@ -290,7 +295,7 @@ def test_ssvae_distance_aware_option_grows_far_and_computes_distances_once(
 
     monkeypatch.setattr(HeadEnsemble, "trust", counting)
     epochs = 40
-    model = SSVAE(max_epochs=epochs, distance_aware=True, seed=0)
+    model = SSVAE(max_epochs=epochs, distance_aware=True, random_state=0)
     model.fit(real_split["X_l"], real_split["y"], real_split["X_test"][:100])
     assert calls["n"] <= 2  # the labelled and the unlabelled set, once per fit (was once per epoch)
     assert model.net_.state_dict()["heads.anchors"].shape == (300, 8)
@@ -304,22 +309,28 @@ def test_ssvae_distance_aware_option_grows_far_and_computes_distances_once(
 
 # --- registry, config, errors --------------------------------------------------------------------------
 def test_registry_and_config() -> None:
-    assert set(SURROGATES) == {"ssvae", "gp", "forest"}
+    assert set(registry.available("surrogates")) == {"ssvae", "gp", "forest"}
     assert isinstance(build_surrogate("forest", n_estimators=5), ForestSurrogate)
     assert build_surrogate("gp", space="descriptors").get_params()["space"] == "descriptors"
     config = SurrogateConfig(name="gp", params={"n_draws": 8})
     assert config.build(random_state=4).get_params()["random_state"] == 4
-    assert parse_surrogate_config(None) == SurrogateConfig(name="forest", params={})
+    assert SurrogateConfig() == SurrogateConfig(name="forest", params={})
 
 
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: build_surrogate("svm"), "surrogate.name: unknown surrogate 'svm'"),
-        (lambda: build_surrogate("gp", n_steps=0), "surrogate.gp.n_steps"),
+        (
+            lambda: build_surrogate("svm"),
+            "surrogate 'svm' is unknown; available surrogates: forest, gp, ssvae",
+        ),
+        (lambda: build_surrogate("gp", n_steps=0), "gp.n_steps: Input should be greater than or equal to 1"),
         (lambda: build_surrogate("forest", depth=3), "unknown parameter 'depth'"),
         (lambda: ForestSurrogate(kind="boosted"), "forest.kind"),
-        (lambda: parse_surrogate_config({"name": "gp", "params": {"space": "pixels"}}), "surrogate.gp.space"),
+        (
+            lambda: validated(SurrogateConfig, {"name": "gp", "params": {"space": "pixels"}}, "surrogate"),
+            "surrogate: gp.space",
+        ),
         (lambda: GPSurrogate().predict(_dummy(2), np.zeros((2, 2))), "gp: surrogate not fitted"),
         (lambda: GPSurrogate().fit(_dummy(3), np.array([0, 1, 1])), "gp.z: this surrogate needs"),
         (

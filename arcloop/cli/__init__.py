@@ -26,20 +26,20 @@ app = typer.Typer(
 
 # Imported lazily by name so that `arcloop data info` does not pay for torch, Prefect or MLflow.
 COMMAND_MODULES: tuple[str, ...] = (
-    "data",
-    "model",
-    "design",
-    "oracles",
-    "policies",
-    "campaign",
-    "benchmark",
+    "arcloop.cli.data",
+    "arcloop.cli.model",
+    "arcloop.cli.design",
+    "arcloop.cli.oracles",
+    "arcloop.cli.plugins",
+    "arcloop.cli.campaign",
+    "arcloop.cli.benchmark",
 )
 
 for _module in COMMAND_MODULES:
     try:
-        importlib.import_module(f"arcloop.cli.{_module}").register(app)
+        importlib.import_module(_module).register(app)
     except ModuleNotFoundError as error:
-        if error.name != f"arcloop.cli.{_module}":
+        if error.name != _module:
             raise
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import typer
 
+from arcloop import DEFAULT_TRACKING_URI
 from arcloop.errors import ArcloopError
 
 
@@ -133,7 +134,7 @@ def stop_group(process: subprocess.Popen, grace: float = 10.0) -> None:
 
 
 def ui(
-    tracking_uri: str = typer.Option("sqlite:///mlruns.db", "--tracking-uri", help="the MLflow store"),
+    tracking_uri: str = typer.Option(DEFAULT_TRACKING_URI, "--tracking-uri", help="the MLflow store"),
     port: int = typer.Option(5000, help="port on 127.0.0.1"),
     experiment: str = typer.Option("arcloop", help="the experiment whose runs view to open"),
 ) -> None:

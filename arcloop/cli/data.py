@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from arcloop.data import ELEMENTS, alloy_fractions, load_alloys
+from arcloop.data import ELEMENTS, alloy_fractions, load_alloys, load_descriptor_table
 from arcloop.materials import FAMILY_NAMES, dominant_family, n_elements
 
 data_app = typer.Typer(help="The packaged alloy dataset.", no_args_is_help=True)
@@ -24,6 +24,8 @@ def dataset_summary() -> dict[str, object]:
         "by_n_elements": {int(k): int((counts == k).sum()) for k in sorted(set(counts.tolist()))},
         "by_dominant_family": {name: int((family == j).sum()) for j, name in enumerate(FAMILY_NAMES)},
         "elements": list(ELEMENTS),
+        # the published descriptor table the oracles and the checks of arcloop.materials read
+        "n_descriptor_rows": len(load_descriptor_table()),
         "source": "Yan et al., Comput. Mater. Sci. 199 (2021) 110723; Zeng, Khan & Post, arXiv:2409.06740",
     }
 
@@ -45,6 +47,7 @@ def info(as_json: bool = typer.Option(False, "--json", help="Print one JSON obje
     ):
         typer.echo(f"{title}: " + ", ".join(f"{k}: {v}" for k, v in summary[key].items()))
     typer.echo("elements: " + " ".join(summary["elements"]))
+    typer.echo(f"descriptor table: {summary['n_descriptor_rows']:,} alloys with the 8 descriptors")
     typer.echo(f"source: {summary['source']}")
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from arcloop.cli.plugins import add_list_command, param_text
 from arcloop.errors import ArcloopError
 
 oracles_app = typer.Typer(
@@ -16,36 +17,7 @@ oracles_app = typer.Typer(
 )
 
 
-def _param_text(name: str, spec: dict[str, Any]) -> str:
-    default = "required" if spec["required"] else f"default {json.dumps(spec['default'])}"
-    bounds = f", {spec['bounds']}" if spec["bounds"] else ""
-    return f"{name}: {spec['type']} ({default}{bounds})"
-
-
-def _print_entries(entries: list[dict[str, Any]]) -> None:
-    for entry in entries:
-        typer.echo(f"  {entry['name']}  [{entry['source']}]  {entry.get('summary', '')}".rstrip())
-        if "error" in entry:
-            typer.echo(f"      error: {entry['error']}")
-        for name, spec in entry["params"].items():
-            typer.echo(f"      {_param_text(name, spec)}")
-
-
-@oracles_app.command("list")
-def list_command(
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON list of the oracles."),
-) -> None:
-    """Built-in and plugin oracles with their parameters, then the wrappers."""
-    from arcloop.oracles import list_oracles, list_wrappers
-
-    oracles = list_oracles()
-    if as_json:
-        typer.echo(json.dumps(oracles))
-        return
-    typer.echo("oracles:")
-    _print_entries(oracles)
-    typer.echo("wrappers (put them around any oracle in its config's 'wrappers' list):")
-    _print_entries(list_wrappers())
+add_list_command(oracles_app, "oracles")
 
 
 def _parse_assignments(assignments: list[str]) -> dict[str, Any]:
@@ -102,12 +74,13 @@ def describe_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Parameters of an oracle or wrapper and, for oracles, how well it agrees with the real labels."""
-    from arcloop.oracles import describe, get
+    from arcloop import registry
 
-    info = describe(name)
+    kind = "wrappers" if name in registry.available("wrappers") else "oracles"
+    info = registry.describe(kind, name)
     params = _parse_assignments(param)
     if info["kind"] == "oracle":
-        oracle = get(name, **params)
+        oracle = registry.get("oracles", name, **params)
         diagnostics = oracle.diagnostics() if hasattr(oracle, "diagnostics") else {}
         info = {**info, "values": getattr(oracle, "params", params), "diagnostics": diagnostics}
     elif params:
@@ -120,7 +93,7 @@ def describe_command(
     typer.echo(f"{info['name']} ({info['kind']}, {info['source']}): {info['summary']}")
     typer.echo("parameters:")
     for key, spec in info["params"].items():
-        typer.echo(f"  {_param_text(key, spec)}")
+        typer.echo(f"  {param_text(key, spec)}")
     for line in _diagnostics_text(info.get("diagnostics", {})):
         typer.echo(line)
 

@@ -5,7 +5,6 @@ from arcloop.materials.composition import (
     format_formula,
     integer_percentages,
     parse_formula,
-    project_to_simplex,
     round_to_percent,
     validate_compositions,
 )
@@ -24,7 +23,6 @@ __all__ = [
     "integer_percentages",
     "n_elements",
     "parse_formula",
-    "project_to_simplex",
     "round_to_percent",
     "validate_compositions",
 ]

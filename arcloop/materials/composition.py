@@ -116,16 +116,3 @@ def validate_compositions(X: np.ndarray, name: str = "compositions") -> np.ndarr
             f"{name}: row {row} sums to {sums[row]:.9g}, not 1; normalise rows (X / X.sum(1, keepdims=True))"
         )
     return array
-
-
-def project_to_simplex(X: np.ndarray) -> np.ndarray:
-    """Euclidean projection of each row onto the probability simplex (Duchi et al. 2008)."""
-    array = np.atleast_2d(np.asarray(X, dtype=np.float64))
-    n, d = array.shape
-    sorted_desc = -np.sort(-array, axis=1)
-    cumulative = np.cumsum(sorted_desc, axis=1) - 1.0
-    ranks = np.arange(1, d + 1)
-    support = sorted_desc - cumulative / ranks > 0
-    rho = d - 1 - np.argmax(support[:, ::-1], axis=1)
-    theta = cumulative[np.arange(n), rho] / (rho + 1)
-    return np.maximum(array - theta[:, None], 0.0)

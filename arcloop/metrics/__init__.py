@@ -32,9 +32,7 @@ from arcloop.metrics.discovery import (
     fraction_found,
     hits,
     nearest_distance,
-    random_expected_curve,
     random_expected_draws,
-    random_expected_hits,
     redundancy_mask,
 )
 from arcloop.metrics.diversity import (
@@ -52,20 +50,19 @@ from arcloop.metrics.model import (
     bald,
     binary_entropy,
     expected_calibration_error,
-    max_marginal_mutual_information,
     mutual_information,
     predictive_entropy,
     roc_auc,
 )
-from arcloop.metrics.registry import BY_NAME, METRIC_NAMES, METRICS, MetricSpec
+from arcloop.metrics.registry import METRIC_NAMES, METRICS, MetricInputs, MetricSpec
 
 __all__ = [
-    "BY_NAME",
     "DEFAULT_ANGLE_BINS",
     "DEFAULT_LANDMARKS",
     "METRICS",
     "METRIC_NAMES",
     "SAME_COMPOSITION",
+    "MetricInputs",
     "MetricSpec",
     "acceleration_factor",
     "accuracy",
@@ -90,7 +87,6 @@ __all__ = [
     "iteration_metrics",
     "js_divergence",
     "knn_novelty",
-    "max_marginal_mutual_information",
     "mean_pairwise_distance",
     "mean_resultant_length",
     "mutual_information",
@@ -99,9 +95,7 @@ __all__ = [
     "orientation_erank",
     "predictive_entropy",
     "procrustes_disparity",
-    "random_expected_curve",
     "random_expected_draws",
-    "random_expected_hits",
     "rbf_kernel",
     "redundancy_mask",
     "roc_auc",

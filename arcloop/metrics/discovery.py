@@ -74,26 +74,6 @@ def _check_pool(n_pool: int, n_targets: int) -> tuple[int, int]:
     return n_pool, n_targets
 
 
-def random_expected_hits(n_pool: int, n_targets: int, n_labels: ArrayLike | int) -> float | np.ndarray:
-    """Expected hits after ``n_labels`` uniform draws without replacement from N items with M targets: n·M/N.
-
-    The hypergeometric mean (sampling without replacement changes the variance, not the mean). ``n_labels``
-    may be an array; it must lie in [0, N].
-    """
-    n_pool, n_targets = _check_pool(n_pool, n_targets)
-    draws = np.asarray(n_labels, dtype=np.float64)
-    if draws.size and (draws.min() < 0 or draws.max() > n_pool):
-        raise ArcloopError(f"n_labels: must lie in [0, {n_pool}] (the pool size)")
-    expected = draws * n_targets / n_pool
-    return float(expected) if expected.ndim == 0 else expected
-
-
-def random_expected_curve(n_pool: int, n_targets: int, length: int) -> np.ndarray:
-    """(length,) expected cumulative hits of uniform random selection after 1, 2, …, length labels."""
-    length = positive_int(length, "length", minimum=0)
-    return np.asarray(random_expected_hits(n_pool, n_targets, np.arange(1, length + 1)), dtype=np.float64)
-
-
 def random_expected_draws(n_pool: int, n_targets: int, n_found: int) -> float:
     """Expected number of draws without replacement until the ``n_found``-th target: j·(N + 1)/(M + 1).
 

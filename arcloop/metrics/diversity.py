@@ -86,15 +86,15 @@ def vendi_score(X: ArrayLike, bandwidth: float, landmarks: int = DEFAULT_LANDMAR
     if n == 1:
         return 1.0
     if n <= count:
-        kernel = np.exp(cdist(points, points, "sqeuclidean") / (-2.0 * h * h))
+        kernel = rbf_kernel(points, points, h)
         return _entropy_of_spectrum(np.linalg.eigvalsh(kernel / n), n)
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(n, size=count, replace=False))
     landmark_points = points[chosen]
-    w = np.exp(cdist(landmark_points, landmark_points, "sqeuclidean") / (-2.0 * h * h))
+    w = rbf_kernel(landmark_points, landmark_points, h)
     s, V = np.linalg.eigh(w)
     keep = s > s[-1] * 1e-10
-    c = np.exp(cdist(points, landmark_points, "sqeuclidean") / (-2.0 * h * h))
+    c = rbf_kernel(points, landmark_points, h)
     b = c @ (V[:, keep] / np.sqrt(s[keep]))
     return _entropy_of_spectrum(np.linalg.eigvalsh(b.T @ b / n), n)
 

@@ -10,10 +10,10 @@ Which set each metric describes:
 - *batch* (``diversity/vendi_batch``, ``diversity/mean_pairwise_distance``).
 
 Every point is in the current model's latent frame: the encoding of a composition by this iteration's
-model. Every name in :data:`METRIC_NAMES` (declared once, in :mod:`arcloop.metrics.registry`) is always
-present; a value that is undefined for this iteration (empty
-batch, no held-out set, unknown target count, …) is NaN. Extra ``model_stats`` entries are passed through as
-``model/<key>``.
+model. Every name in :data:`METRIC_NAMES` (declared once, in :mod:`arcloop.metrics.registry`), and every
+reading added there with :func:`arcloop.metrics.registry.register`, is always present; a value that is
+undefined for this iteration (empty batch, no held-out set, unknown target count, …) is NaN. Extra
+``model_stats`` entries are passed through as ``model/<key>``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from arcloop.metrics.model import (
     predictive_entropy,
     roc_auc,
 )
-from arcloop.metrics.registry import METRIC_NAMES
+from arcloop.metrics.registry import METRIC_NAMES, MetricInputs, registered
 
 try:  # the joint k-NN estimator (Ross 2014 in d dimensions)
     from arcloop.metrics.model import joint_mutual_information  # type: ignore[attr-defined]
@@ -275,4 +275,20 @@ def iteration_metrics(
     metrics |= _model(holdout_p, holdout_y, mi_z, mi_y, model_stats, mi_max_points, seed)
     metrics |= _acquisition(candidate_p_samples, batch_index)
     metrics |= _surrogate(surrogate_stats)
+    added = registered()
+    if added:
+        inputs = MetricInputs(
+            explored_z=explored,
+            batch_z=batch,
+            hits=as_bool_vector(hits, "hits"),
+            discoveries=as_bool_vector(discoveries, "discoveries"),
+            paid=as_bool_vector(paid, "paid"),
+            explored_compositions=explored_x,
+            batch_compositions=batch_x,
+            holdout_p=None if holdout_p is None else np.asarray(holdout_p, dtype=np.float64),
+            holdout_y=None if holdout_y is None else np.asarray(holdout_y),
+        )
+        for spec in added:
+            assert spec.compute is not None  # register() requires it
+            metrics[spec.name] = spec.compute(inputs)
     return {name: float(value) for name, value in metrics.items()}

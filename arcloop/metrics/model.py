@@ -12,7 +12,6 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import digamma, entr
-from sklearn.feature_selection import mutual_info_classif
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.neighbors import KDTree, NearestNeighbors
 
@@ -177,33 +176,6 @@ def mutual_information(
         - digamma(np.asarray(within, dtype=np.float64)).mean()
     )
     return float(max(0.0, estimate))
-
-
-def max_marginal_mutual_information(
-    z: ArrayLike,
-    y: ArrayLike,
-    n_neighbors: int = 3,
-    max_points: int | None = None,
-    seed: int = 0,
-) -> float:
-    """max_j I(z_j; y), in nats: the mutual information of the single most label-informative coordinate.
-
-    Each I(z_j; y) is the one-dimensional Ross (2014) estimate of ``sklearn.feature_selection.
-    mutual_info_classif`` (``n_neighbors`` = k, clipped at 0, ``random_state=seed`` for its jitter). It is
-    *not* the information the whole code carries (see :func:`mutual_information`): it misses information
-    spread over several coordinates (y = sign(z₁ z₂) gives ≈ 0) and can only be a lower bound of I(z; y).
-    Kept as a per-coordinate disentanglement reading. Subsampling, single-class and too-few-points rules as in
-    :func:`mutual_information`.
-    """
-    points, labels, k, _ = _points_and_classes(z, y, n_neighbors, max_points, seed)
-    if points.shape[0] < k + 1:
-        return math.nan
-    if np.unique(labels).size < 2:
-        return 0.0
-    per_coordinate = mutual_info_classif(
-        points, labels, discrete_features=False, n_neighbors=k, copy=True, random_state=seed
-    )
-    return float(per_coordinate.max())
 
 
 def binary_entropy(p: ArrayLike) -> np.ndarray:

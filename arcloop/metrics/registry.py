@@ -1,14 +1,35 @@
 """Every per-iteration reading declared once: its name, meaning, direction and where it is shown.
 
-MLflow, the checkpoint's metrics, the benchmark report, the trajectory figures and the progress bar
-all read this table, so one name has one meaning everywhere. :func:`arcloop.metrics.iteration_metrics`
-returns exactly the names declared here (plus pass-through ``model/...`` and ``surrogate/...``
-diagnostics).
+MLflow, the checkpoint's metrics (the campaign history), the benchmark report, the trajectory figures
+and the progress bar all read this table when they run, so one name has one meaning everywhere.
+:func:`arcloop.metrics.iteration_metrics` returns exactly the names of :func:`declared` (plus
+pass-through ``model/...`` and ``surrogate/...`` diagnostics). The built-in readings are computed in
+:mod:`arcloop.metrics.iteration`; a reading added with :func:`register` carries its own ``compute``,
+which gets the iteration's :class:`MetricInputs`, and needs no other edit to appear everywhere.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class MetricInputs:
+    """What one iteration's readings are computed from (checked arrays; see
+    :func:`arcloop.metrics.iteration_metrics` for each one's meaning and frame)."""
+
+    explored_z: np.ndarray  # (m, d) current-frame encodings of everything explored before this batch
+    batch_z: np.ndarray  # (k, d) this batch, same frame
+    hits: np.ndarray  # (P,) bool per proposal so far, this batch last: truth says target
+    discoveries: np.ndarray  # (P,) bool: new distinct target
+    paid: np.ndarray  # (P,) bool: label paid for
+    explored_compositions: np.ndarray | None  # (m, 30)
+    batch_compositions: np.ndarray | None  # (k, 30)
+    holdout_p: np.ndarray | None  # (h,) surrogate's P(single phase) on the held-out alloys
+    holdout_y: np.ndarray | None  # (h,) their TRUE labels
 
 
 @dataclass(frozen=True)
@@ -23,6 +44,8 @@ class MetricSpec:
     progress: bool = False  # shown in the campaign progress bar
     report: bool = False  # summarised in the benchmark report (final and AUC over iterations)
     trajectory: bool = False  # plotted in the campaign's metric_trajectories.png
+    markdown: bool = False  # a column (its final value) of the report's Markdown table
+    compute: Callable[[MetricInputs], float] | None = None  # None: computed by arcloop.metrics.iteration
 
     @property
     def short(self) -> str:
@@ -65,6 +88,7 @@ METRICS: tuple[MetricSpec, ...] = (
         progress=True,
         report=True,
         trajectory=True,
+        markdown=True,
     ),
     MetricSpec(
         "discovery/labels_paid",
@@ -72,6 +96,7 @@ METRICS: tuple[MetricSpec, ...] = (
         None,
         "labels",
         "{:.0f}",
+        report=True,
     ),
     MetricSpec(
         "discovery/yield",
@@ -82,6 +107,7 @@ METRICS: tuple[MetricSpec, ...] = (
         progress=True,
         report=True,
         trajectory=True,
+        markdown=True,
     ),
     MetricSpec(
         "discovery/redundancy",
@@ -92,6 +118,7 @@ METRICS: tuple[MetricSpec, ...] = (
         progress=True,
         report=True,
         trajectory=True,
+        markdown=True,
     ),
     MetricSpec(
         "discovery/fraction_found",
@@ -111,6 +138,7 @@ METRICS: tuple[MetricSpec, ...] = (
         progress=True,
         report=True,
         trajectory=True,
+        markdown=True,
     ),
     MetricSpec(
         "bias/top_eigen_share",
@@ -155,6 +183,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "bits",
         "{:.3f}",
         report=True,
+        markdown=True,
     ),
     MetricSpec(
         "bias/lengthscale_anisotropy",
@@ -183,6 +212,7 @@ METRICS: tuple[MetricSpec, ...] = (
         progress=True,
         report=True,
         trajectory=True,
+        markdown=True,
     ),
     MetricSpec(
         "diversity/mean_pairwise_distance", "mean latent distance between batch members, current frame", True
@@ -238,17 +268,42 @@ METRICS: tuple[MetricSpec, ...] = (
     ),
 )
 
-BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in METRICS}
 METRIC_NAMES: tuple[str, ...] = tuple(spec.name for spec in METRICS)
+"""The built-in readings' names (what :func:`declared` holds when nothing was registered)."""
+
+_registered: dict[str, MetricSpec] = {}
+
+
+def register(spec: MetricSpec) -> None:
+    """Add a reading with its own ``compute``: from then on every consumer shows it as flagged."""
+    if spec.name in METRIC_NAMES or spec.name in _registered:
+        raise ValueError(f"metric {spec.name!r} is already declared")
+    if spec.compute is None or "/" not in spec.name:
+        raise ValueError(f"metric {spec.name!r}: give a 'group/name' and a compute(MetricInputs) function")
+    _registered[spec.name] = spec
+
+
+def declared() -> tuple[MetricSpec, ...]:
+    """Every reading: the built-ins, then those registered, in order."""
+    return (*METRICS, *_registered.values())
+
+
+def registered() -> tuple[MetricSpec, ...]:
+    """The readings added with :func:`register` (each with its ``compute``)."""
+    return tuple(_registered.values())
 
 
 def progress_metrics() -> tuple[MetricSpec, ...]:
-    return tuple(spec for spec in METRICS if spec.progress)
+    return tuple(spec for spec in declared() if spec.progress)
 
 
 def report_metrics() -> tuple[str, ...]:
-    return tuple(spec.name for spec in METRICS if spec.report)
+    return tuple(spec.name for spec in declared() if spec.report)
 
 
 def trajectory_metrics() -> tuple[str, ...]:
-    return tuple(spec.name for spec in METRICS if spec.trajectory)
+    return tuple(spec.name for spec in declared() if spec.trajectory)
+
+
+def markdown_metrics() -> tuple[str, ...]:
+    return tuple(spec.name for spec in declared() if spec.markdown)

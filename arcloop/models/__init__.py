@@ -1,6 +1,7 @@
 """The generative model of the loop: a semi-supervised disentangled VAE (Pyro), its training and uses.
 
-- :class:`SSVAE`: the estimator (fit, encode/decode, predict_proba(_samples), latent_health, save/load).
+- :class:`SSVAE`: the scikit-learn estimator (fit, encode/decode, predict_proba (n, 2) / predict_positive
+  (n,) / predict_proba_samples, latent_health, save/load).
 - :mod:`arcloop.models.design`: the paper's inverse-design modes (screen, generate, flip).
 - :mod:`arcloop.models.evaluation`: the paper's split protocol and the supervised-only comparison.
 """

@@ -35,7 +35,7 @@ def screen(model: SSVAE, X: np.ndarray, cutoff: float = 0.5) -> tuple[np.ndarray
     Returns (indices with p ≥ cutoff, most probable first; ties by index) and p for all n rows.
     """
     cutoff = _check_probability(cutoff, "cutoff")
-    p = model.predict_proba(X)
+    p = model.predict_positive(X)
     passing = np.flatnonzero(p >= cutoff)
     return passing[np.argsort(-p[passing], kind="stable")], p
 
@@ -68,7 +68,7 @@ def generate(
 ) -> Generated:
     """Decode latent points Z (n, d) with the target phase probability, clean, and re-check with the head."""
     compositions = clean_compositions(model.decode(Z, p_single), min_fraction)
-    return Generated(compositions, model.predict_proba(compositions))
+    return Generated(compositions, model.predict_positive(compositions))
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def flip(
 
     def record(step: int, composition: np.ndarray, formula: str) -> FlipStep:
         row = composition.reshape(1, -1)
-        p = float(model.predict_proba(row)[0])
+        p = float(model.predict_positive(row)[0])
         return FlipStep(step, formula, composition, p, model.encode(row)[0])
 
     trajectory = [record(0, x, start if isinstance(start, str) else format_formula(x))]

@@ -92,7 +92,7 @@ def _scores(
     """Accuracy and AUC per subset, the fit's ``seconds`` and its kept epoch."""
     row: dict[str, float] = {f"{prefix}seconds": seconds}
     for subset, index in zip(SUBSETS, (split.labelled, split.validation, split.test), strict=True):
-        accuracy, auc = classification_scores(model.predict_proba(X[index]), y[index])
+        accuracy, auc = classification_scores(model.predict_positive(X[index]), y[index])
         row[f"{prefix}{subset}_accuracy"] = accuracy
         row[f"{prefix}{subset}_auc"] = auc
     row[f"{prefix}best_epoch"] = float(model.history_["best_epoch"])
@@ -107,14 +107,15 @@ def train_on_split(
     retrain: bool = False,
     on_fit: Callable[[], None] | None = None,
 ) -> tuple[SSVAE, dict[str, float]]:
-    """Fit an SSVAE (``seed`` for split and model) on one split; returns it and its scores.
+    """Fit an SSVAE (``seed``: the split's and the model's ``random_state``) on one split; returns it
+    and its scores.
 
     ``cached``: take the model from :mod:`arcloop.models.cache` if this fit was made before
     (``retrain``: fit anyway); ``seconds`` is then the stored fit's duration, not the look-up's.
     """
     X, y = _dataset()
     split = paper_split(seed, n_labelled)
-    settings = {**(model_kwargs or {}), "seed": seed}
+    settings = {**(model_kwargs or {}), "random_state": seed}
     if not cached:
         return (model := SSVAE(**settings)), _fit_and_score(model, X, y, split, "")
     model = fit_cached(
@@ -140,7 +141,7 @@ def evaluate_seed(
     """Scores of one split: the SSVAE's and (``supervised``) the supervised-only head's (``supervised_*``)."""
     X, y = _dataset()
     split = paper_split(seed, n_labelled)
-    kwargs = {**(model_kwargs or {}), "seed": seed}
+    kwargs = {**(model_kwargs or {}), "random_state": seed}
     row: dict[str, float] = {
         "seed": seed,
         "n_labelled": len(split.labelled),

@@ -1,9 +1,11 @@
 """``SSVAE``: the semi-supervised disentangled VAE of Zeng, Khan & Post (arXiv:2409.06740) as an estimator.
 
 Model, guide and likelihood: :mod:`arcloop.models.networks`; objective and schedule:
-:mod:`arcloop.models.training`. This module holds the scikit-learn-like surface: hyper-parameters in
-``__init__``, ``fit``, ``encode`` / ``decode``, ``predict_proba`` / ``predict_proba_samples``,
-``latent_health``, ``save`` / ``load``.
+:mod:`arcloop.models.training`. This module holds the scikit-learn estimator (``BaseEstimator`` and
+``ClassifierMixin``): hyper-parameters stored unchanged by ``__init__`` (so ``get_params``,
+``set_params`` and ``sklearn.base.clone`` work), ``fit``, ``predict_proba`` ((n, 2), classes 0 and 1)
+and ``predict_positive`` ((n,), the single-phase column), ``predict_proba_samples`` /
+``predict_proba_heads``, ``encode`` / ``decode``, ``latent_health``, ``save`` / ``load``.
 
 Epistemic uncertainty: an ensemble of K classifier heads. The heads differ by their random
 initialisation (a deep ensemble, Lakshminarayanan et al. 2017, who found that bagging on top hurt
@@ -18,7 +20,7 @@ then are the labelled alloys' descriptors (the "anchors") stored and saved, each
 The K heads run as one batched matrix product, so sampling 10⁵ compositions costs one forward
 pass, and the samples are exactly reproducible. ``predict_proba_heads`` returns the K heads (K, n);
 ``predict_proba_samples`` returns head ``order[t mod K]`` for sample t, with ``order`` a
-permutation drawn from ``seed`` (only K of its rows are distinct).
+permutation drawn from ``random_state`` (only K of its rows are distinct).
 
 Defaults. Architecture as in the paper: 2-D latent, hidden layers of 100, Softplus VAE, and a
 Multinomial over N = 100 atom counts. Training differs from the paper's minibatch recipe because we
@@ -37,12 +39,13 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from arcloop.cores import torch_threads
 from arcloop.data import DESCRIPTOR_COLUMNS, ELEMENTS
@@ -62,6 +65,8 @@ FORMAT = "arcloop.ssvae/1"
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. (2016): a latent dim is active if Var_x E_q[z_d | x] > 0.01
 PREDICT_CHUNK = 8_192  # rows per forward pass (heads, encode, decode): bounds memory to chunk × hidden floats
 SEED_MODULUS = 2**63 - 1
+CLASSES = np.array([0, 1])  # predict_proba's columns: 0 multiple phases, 1 single phase
+LEGACY_PARAMETER_NAMES = {"seed": "random_state"}  # model files written before the rename
 
 
 @contextlib.contextmanager
@@ -86,8 +91,12 @@ def _check_labels(y: Any, n: int, name: str) -> np.ndarray:
     return labels.astype(np.float64)
 
 
-class SSVAE:
+class SSVAE(ClassifierMixin, BaseEstimator):
     """Semi-supervised VAE with a descriptor-reading phase head (ensemble of K heads) and a d-dim latent.
+
+    A scikit-learn estimator: ``__init__`` stores every argument unchanged under its own name, so
+    ``get_params`` / ``set_params`` / ``sklearn.base.clone`` work; ``fit`` checks them (again, since
+    ``set_params`` bypasses ``__init__``). ``fit`` takes the unlabelled alloys as a third argument.
 
     Parameters (all hyper-parameters live here, scikit-learn style):
         latent_dim: d, the dimension of z.
@@ -115,41 +124,24 @@ class SSVAE:
             alloys: the baseline of the paper's data-efficiency comparison).
         warm_start: when True and the model is fitted, ``fit`` continues from the current weights
             (a fresh optimiser; the descriptor scaler is kept).
-        seed: seeds initialisation, bootstrap weights, the ELBO's samples and the sample order of
-            ``predict_proba_samples``. The campaign loop may reassign it before every fit.
+        random_state: a non-negative integer; seeds initialisation, bootstrap weights, the ELBO's
+            samples and the sample order of ``predict_proba_samples``. The campaign loop sets it
+            (``set_params(random_state=...)``) before every fit.
         n_threads: torch threads while fitting and predicting (restored afterwards); None: leave as is.
             Default 1: measured on the 2-core machine with other jobs running, one thread ≈ 40 ms per
             training step, two threads 200–440 ms (oversubscription).
     """
 
-    CONFIG_KEYS: ClassVar[tuple[str, ...]] = (
-        "latent_dim",
-        "hidden",
-        "n_heads",
-        "distance_aware",
-        "trust_length",
-        "prior_spread",
-        "prior_single",
-        "total_count",
-        "aux_weight",
-        "learning_rate",
-        "warm_learning_rate",
-        "max_epochs",
-        "warm_max_epochs",
-        "patience",
-        "lr_patience",
-        "lr_factor",
-        "bootstrap",
-        "objective",
-        "warm_start",
-        "seed",
-        "n_threads",
-    )
+    # Fitted state (set by ``fit`` and ``load``, never by ``__init__``, as scikit-learn requires).
+    net_: SSVAENet
+    history_: dict[str, object]
+    elbo_: float
+    classes_: np.ndarray
 
     def __init__(
         self,
         latent_dim: int = 2,
-        hidden: tuple[int, ...] = (100, 100),
+        hidden: Sequence[int] = (100, 100),
         n_heads: int = 5,
         distance_aware: bool = False,
         trust_length: float = 1.5,
@@ -167,11 +159,11 @@ class SSVAE:
         bootstrap: bool = False,
         objective: str = "semi-supervised",
         warm_start: bool = False,
-        seed: int = 0,
+        random_state: int = 0,
         n_threads: int | None = 1,
     ) -> None:
         self.latent_dim = latent_dim
-        self.hidden = tuple(hidden)
+        self.hidden = hidden
         self.n_heads = n_heads
         self.distance_aware = distance_aware
         self.trust_length = trust_length
@@ -189,17 +181,17 @@ class SSVAE:
         self.bootstrap = bootstrap
         self.objective = objective
         self.warm_start = warm_start
-        self.seed = seed
+        self.random_state = random_state
         self.n_threads = n_threads
-        self._check_params()
-        self.net_: SSVAENet | None = None
-        self.history_: dict[str, object] = {}
-        self.elbo_: float = float("nan")
+        # A pure check (it stores and converts nothing, so clone's identity test still holds): a bad
+        # setting fails where it is written, as the campaign set-up and the CLI rely on; fit checks again.
+        self.check_params()
 
     # --- presets and configuration ------------------------------------------------------------------------
     @classmethod
     def campaign_defaults(cls) -> dict[str, Any]:
-        """Constructor arguments for the campaign loop: ``SSVAE(**SSVAE.campaign_defaults(), seed=s)``.
+        """Constructor arguments for the campaign loop:
+        ``SSVAE(**SSVAE.campaign_defaults(), random_state=s)``.
 
         A cold first fit of 600 epochs, then warm refits of 5 epochs at a tenth of the learning rate.
         Measured on the demo's data (64 labelled, 1,311 unlabelled; benchmarks/README.md, "Campaign"):
@@ -223,12 +215,14 @@ class SSVAE:
         }
 
     def get_config(self) -> dict[str, Any]:
-        """The constructor arguments (JSON-compatible)."""
-        config = {key: getattr(self, key) for key in self.CONFIG_KEYS}
-        config["hidden"] = list(self.hidden)
+        """The constructor arguments, JSON-compatible: ``get_params()`` with ``hidden`` as a list."""
+        config = self.get_params(deep=False)
+        config["hidden"] = [int(size) for size in self.hidden]
         return config
 
-    def _check_params(self) -> None:
+    def check_params(self) -> None:
+        """Raise a one-line :class:`ArcloopError` for the first invalid constructor argument."""
+
         def positive_int(name: str, value: Any) -> None:
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ArcloopError(f"{name}: expected a positive integer, got {value!r}")
@@ -238,8 +232,10 @@ class SSVAE:
         for name in ("warm_max_epochs", "patience"):
             if getattr(self, name) is not None:
                 positive_int(name, getattr(self, name))
-        if not self.hidden:
-            raise ArcloopError("hidden: give at least one hidden layer size, e.g. (100, 100)")
+        if isinstance(self.hidden, (str, bytes)) or not isinstance(self.hidden, Sequence) or not self.hidden:
+            raise ArcloopError(
+                f"hidden: give at least one hidden layer size, e.g. (100, 100), got {self.hidden!r}"
+            )
         for size in self.hidden:
             positive_int("hidden", size)
         if not (isinstance(self.prior_single, (int, float)) and 0.0 < self.prior_single < 1.0):
@@ -270,8 +266,9 @@ class SSVAE:
             raise ArcloopError(
                 f"objective: expected 'semi-supervised' or 'supervised', got {self.objective!r}"
             )
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise ArcloopError(f"seed: expected a non-negative integer, got {self.seed!r}")
+        seed = self.random_state
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ArcloopError(f"random_state: expected a non-negative integer, got {seed!r}")
         if self.n_threads is not None:
             positive_int("n_threads", self.n_threads)
         for name in ("distance_aware", "bootstrap", "warm_start"):
@@ -280,21 +277,27 @@ class SSVAE:
 
     @property
     def is_fitted(self) -> bool:
-        return self.net_ is not None
+        """Whether the model has weights (from ``fit`` or ``load``)."""
+        return getattr(self, "net_", None) is not None
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """scikit-learn's ``check_is_fitted`` hook: :attr:`is_fitted`."""
+        return self.is_fitted
 
     def _net(self) -> SSVAENet:
-        if self.net_ is None:
+        net = getattr(self, "net_", None)
+        if net is None:
             raise ArcloopError(
                 "model: not fitted yet; call fit(X_labelled, y, X_unlabelled) or SSVAE.load(path)"
             )
-        return self.net_
+        return net
 
     def _new_net(self) -> SSVAENet:
         return SSVAENet(
             len(ELEMENTS),
             len(DESCRIPTOR_COLUMNS),
             self.latent_dim,
-            self.hidden,
+            tuple(int(size) for size in self.hidden),
             self.n_heads,
             float(self.trust_length),
             float(self.prior_spread),
@@ -302,8 +305,9 @@ class SSVAE:
         )
 
     def _torch_seed(self, purpose: int) -> int:
-        """A torch seed derived from ``seed`` and a purpose tag, so uses of the seed do not share streams."""
-        return int(np.random.default_rng([int(self.seed), purpose]).integers(SEED_MODULUS))
+        """A torch seed derived from ``random_state`` and a purpose tag, so that its uses do not share
+        streams (the same streams as before the parameter was renamed from ``seed``)."""
+        return int(np.random.default_rng([int(self.random_state), purpose]).integers(SEED_MODULUS))
 
     # --- fitting ------------------------------------------------------------------------------------------
     def fit(
@@ -318,9 +322,9 @@ class SSVAE:
 
         With ``X_val``/``y_val``, stops early (``patience``) and restores the classifier heads of the
         epoch with the best validation accuracy; without, trains for the full number of epochs.
-        Deterministic given ``seed`` and, for a warm fit, the current weights.
+        Deterministic given ``random_state`` and, for a warm fit, the current weights.
         """
-        self._check_params()
+        self.check_params()
         X_l = validate_compositions(X_labelled, name="X_labelled")
         if X_l.shape[0] == 0:
             raise ArcloopError("X_labelled: no labelled alloys; the phase head needs at least one")
@@ -340,8 +344,8 @@ class SSVAE:
 
         F_l = descriptor_matrix(X_l, validate=False)
         F_u = descriptor_matrix(X_u, validate=False)
-        warm = self.warm_start and self.net_ is not None
-        rng = np.random.default_rng([int(self.seed), 1])
+        warm = self.warm_start and self.is_fitted
+        rng = np.random.default_rng([int(self.random_state), 1])
         weights = (
             rng.poisson(1.0, size=(self.n_heads, X_l.shape[0]))
             if self.bootstrap
@@ -390,6 +394,7 @@ class SSVAE:
             finally:
                 net.clear_trust_cache()
         self.net_ = net
+        self.classes_ = CLASSES.copy()
         self.history_ = {**history.as_dict(), "final_elbo": self.elbo_, "warm": warm}
         return self
 
@@ -413,25 +418,33 @@ class SSVAE:
         _, features = self._features(X, "X")
         return self._head_probabilities(features)
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """(n,) probability of single phase: the mean of the K heads (reads only the 8 descriptors)."""
+    def predict_positive(self, X: np.ndarray) -> np.ndarray:
+        """(n,) float64 probability of single phase (the positive class, column 1 of ``predict_proba``):
+        the mean of the K heads, which read only the 8 descriptors."""
         _, features = self._features(X, "X")
         return self._head_probabilities(features).mean(axis=0)
 
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """(n, 2) float64 class probabilities as in scikit-learn, columns in ``classes_`` order:
+        P(multiple phases), P(single phase) (:meth:`predict_positive`); rows sum to 1."""
+        p = self.predict_positive(X)
+        return np.column_stack([1.0 - p, p])
+
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """(n,) int64 predicted phase: 1 where ``predict_proba`` ≥ 0.5."""
-        return (self.predict_proba(X) >= 0.5).astype(np.int64)
+        """(n,) int64 predicted phase: 1 where :meth:`predict_positive` ≥ 0.5."""
+        return (self.predict_positive(X) >= 0.5).astype(np.int64)
 
     def predict_proba_samples(self, X: np.ndarray, n_samples: int = 32) -> np.ndarray:
         """(n_samples, n) probabilities of single phase, one head per sample (epistemic spread).
 
-        Sample t is head ``order[t mod K]``, ``order`` a permutation drawn from ``seed``: deterministic.
+        Sample t is head ``order[t mod K]``, ``order`` a permutation drawn from ``random_state``:
+        deterministic.
         """
         if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
             raise ArcloopError(f"n_samples: expected a positive integer, got {n_samples!r}")
         _, features = self._features(X, "X")
         heads = self._head_probabilities(features)
-        order = np.random.default_rng([int(self.seed), 4]).permutation(heads.shape[0])
+        order = np.random.default_rng([int(self.random_state), 4]).permutation(heads.shape[0])
         return heads[order[np.arange(n_samples) % heads.shape[0]]]
 
     def _phase_input(self, y: Any, n: int, features: np.ndarray) -> np.ndarray:
@@ -561,6 +574,9 @@ class SSVAE:
                 f"path: {str(source)!r} is not an arcloop SSVAE file (expected format {FORMAT})"
             )
         config = dict(payload["config"])
+        for old, new in LEGACY_PARAMETER_NAMES.items():
+            if old in config:
+                config[new] = config.pop(old)
         config["hidden"] = tuple(config["hidden"])
         # files written before the option existed were blended (distance-aware) models
         config.setdefault("distance_aware", "heads.anchors" in payload["state_dict"])
@@ -575,12 +591,7 @@ class SSVAE:
         net.load_state_dict(state)
         net.eval()
         model.net_ = net
+        model.classes_ = CLASSES.copy()
         model.elbo_ = float(payload["elbo"])
+        model.history_ = {}  # the file holds weights, not the training history
         return model
-
-    def __repr__(self) -> str:
-        changed = {k: v for k, v in self.get_config().items() if v != _DEFAULTS.get(k)}
-        return f"SSVAE({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
-
-
-_DEFAULTS = SSVAE().get_config()

@@ -28,31 +28,18 @@ from arcloop.oracles.config import (
 )
 from arcloop.oracles.emulator import EmulatorOracle, emulator_cross_validation, fitted_emulator
 from arcloop.oracles.lookup import LookupOracle
-from arcloop.oracles.params import validated_init
-from arcloop.oracles.registry import (
-    BUILTIN_ORACLES,
-    ENTRY_POINT_GROUP,
-    available,
-    describe,
-    get,
-    list_oracles,
-    list_wrappers,
-    wrap,
-)
 from arcloop.oracles.rules import RulesOracle
 from arcloop.oracles.synthetic import SyntheticOracle
-from arcloop.oracles.wrappers import WRAPPERS, Costly, Flaky, Noisy, SelectionBiased, Slow, Wrapper
+from arcloop.oracles.wrappers import Costly, Flaky, Noisy, SelectionBiased, Slow, Wrapper
+from arcloop.params import validated_init
 
 __all__ = [
     "ABSTAINED",
-    "BUILTIN_ORACLES",
     "DEFAULT_COST_PER_LABEL",
     "DROPPED",
-    "ENTRY_POINT_GROUP",
     "FAILED",
     "OK",
     "STATUSES",
-    "WRAPPERS",
     "BaseOracle",
     "Costly",
     "EmulatorOracle",
@@ -72,15 +59,9 @@ __all__ = [
     "Wrapper",
     "WrapperConfig",
     "agreement",
-    "available",
     "build_oracle",
-    "describe",
     "emulator_cross_validation",
     "fitted_emulator",
-    "get",
-    "list_oracles",
-    "list_wrappers",
     "parse_oracle_config",
     "validated_init",
-    "wrap",
 ]

@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from arcloop import registry
 from arcloop.errors import ArcloopError, format_validation_error
 from arcloop.oracles.base import Oracle
-from arcloop.oracles.registry import get, validate_oracle_params, validate_wrapper_params, wrap
 
 
 class WrapperConfig(BaseModel):
@@ -38,7 +38,7 @@ class WrapperConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> WrapperConfig:
-        validate_wrapper_params(self.name, self.params)
+        registry.validate("wrappers", self.name, self.params)
         return self
 
     @property
@@ -58,7 +58,7 @@ class OracleConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> OracleConfig:
-        validate_oracle_params(self.name, self.params)
+        registry.validate("oracles", self.name, self.params)
         return self
 
 
@@ -77,7 +77,7 @@ def parse_oracle_config(data: OracleConfig | Mapping[str, Any] | str) -> OracleC
 def build_oracle(config: OracleConfig | Mapping[str, Any] | str) -> Oracle:
     """Build the oracle a config describes, wrappers applied in list order (first innermost)."""
     checked = parse_oracle_config(config)
-    oracle = get(checked.name, **checked.params)
+    oracle = registry.get("oracles", checked.name, **checked.params)
     for wrapper in checked.wrappers:
-        oracle = wrap(oracle, wrapper.name, **wrapper.params)
+        oracle = registry.get("wrappers", wrapper.name, oracle, **wrapper.params)
     return oracle

@@ -23,7 +23,7 @@ from arcloop.oracles.base import (
     agreement,
     all_ok,
 )
-from arcloop.oracles.params import validated_init
+from arcloop.params import validated_init
 
 EmulatorModel = Literal["gradient_boosting", "random_forest"]
 CV_FOLDS = 5

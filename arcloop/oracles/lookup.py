@@ -24,7 +24,7 @@ from arcloop.oracles.base import (
     NonNegative,
     Seed,
 )
-from arcloop.oracles.params import validated_init
+from arcloop.params import validated_init
 
 
 @lru_cache(maxsize=1)

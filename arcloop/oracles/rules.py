@@ -24,7 +24,7 @@ from arcloop.oracles.base import (
     agreement,
     all_ok,
 )
-from arcloop.oracles.params import validated_init
+from arcloop.params import validated_init
 
 
 class RulesOracle(BaseOracle):

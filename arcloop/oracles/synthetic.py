@@ -43,7 +43,7 @@ from arcloop.oracles.base import (
     agreement,
     all_ok,
 )
-from arcloop.oracles.params import validated_init
+from arcloop.params import validated_init
 
 N_DESCRIPTORS = len(DESCRIPTOR_COLUMNS)
 DEFAULT_CENTRE = (1.0, 0.0)

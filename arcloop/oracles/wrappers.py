@@ -34,7 +34,7 @@ from arcloop.oracles.base import (
     Probability,
     resolve_rng,
 )
-from arcloop.oracles.params import validated_init
+from arcloop.params import validated_init
 
 
 class Wrapper:
@@ -217,7 +217,3 @@ class SelectionBiased(Wrapper):
         batch = self.inner.label(compositions, rng=rng, latent=latent)
         drop = batch.ok & (batch.labels == 0) & (rng.random(len(batch)) < self.drop_negative_prob)
         return batch.mark(drop, DROPPED)
-
-
-WRAPPERS: dict[str, type[Wrapper]] = {cls.name: cls for cls in (Noisy, Flaky, Slow, Costly, SelectionBiased)}
-"""The built-in wrappers by name, in the order `arcloop oracles list` shows them."""

@@ -1,10 +1,11 @@
-"""Steering policies in the latent space: candidates, acquisitions, batch builders, the registry.
+"""Steering policies in the latent space: candidates, acquisitions, batch builders, their assembly.
 
 A policy is an acquisition score plus a batch builder (:class:`BatchPolicy`); the loop calls
 ``policy.select(candidates, context, k, rng)``, which returns distinct indices into ``candidates``.
 Nothing here imports Prefect, MLflow or ``arcloop.models``.
 """
 
+from arcloop.policies.assemble import build_builder, build_policy
 from arcloop.policies.base import (
     Acquisition,
     BatchScorer,
@@ -29,31 +30,17 @@ from arcloop.policies.builders import (
 )
 from arcloop.policies.candidates import (
     apply_feasibility,
-    generate_candidates,
     latent_candidates,
     pool_candidates,
 )
 from arcloop.policies.config import BuilderConfig, CandidateConfig, FeasibilityConfig, PolicyConfig
-from arcloop.policies.density import LabelledDensity, labelled_density
+from arcloop.policies.density import LabelledDensity
 from arcloop.policies.entropy import EntropyAcquisition
 from arcloop.policies.greedy import GreedyAcquisition
-from arcloop.policies.registry import (
-    ENTRY_POINT_GROUP,
-    available_builders,
-    available_policies,
-    build_builder,
-    build_policy,
-    builder_params,
-    get_policy,
-    list_policies,
-    policy_params,
-    refresh_plugins,
-)
 from arcloop.policies.uncertainty import UncertaintyAcquisition
 
 __all__ = [
     "DEFAULT_RADIUS",
-    "ENTRY_POINT_GROUP",
     "Acquisition",
     "BatchBuilder",
     "BatchPolicy",
@@ -79,20 +66,11 @@ __all__ = [
     "TopK",
     "UncertaintyAcquisition",
     "apply_feasibility",
-    "available_builders",
-    "available_policies",
     "build_builder",
     "build_policy",
-    "builder_params",
     "composition_distance",
-    "generate_candidates",
-    "get_policy",
-    "labelled_density",
     "latent_candidates",
-    "list_policies",
-    "policy_params",
     "pool_candidates",
     "ranked_blocks",
-    "refresh_plugins",
     "top_k",
 ]

@@ -158,22 +158,6 @@ class Candidates:
         # Clip the tiny negative values that rounding leaves when all samples agree.
         return _readonly(np.maximum(self.predictive_entropy - expected, 0.0))
 
-    @property
-    def is_generated(self) -> np.ndarray:
-        """(n,) bool, True for candidates that are not dataset rows."""
-        return self.pool_index < 0
-
-    def take(self, indices: np.ndarray) -> Candidates:
-        """The candidates at ``indices`` (in that order), as a new :class:`Candidates`."""
-        idx = np.asarray(indices, dtype=np.int64)
-        return Candidates(
-            z=self.z[idx],
-            compositions=self.compositions[idx],
-            p_samples=self.p_samples[:, idx],
-            pool_index=self.pool_index[idx],
-            local=self.local[idx],
-        )
-
 
 @dataclass(frozen=True)
 class Context:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import numpy as np
+from pydantic import Field
 from scipy.spatial import cKDTree
 
-from arcloop.policies import _params
+from arcloop.params import params_repr, validated_init
 from arcloop.policies.base import BatchScorer, Candidates, Context, StaticScorer
 
 
@@ -20,13 +21,8 @@ class RandomAcquisition:
     name: ClassVar[str] = "random"
     default_builder: ClassVar[str] = "top_k"
     summary: ClassVar[str] = "i.i.d. uniform random scores (random search)"
-    param_docs: ClassVar[dict[str, str]] = {}
 
-    def __init__(self) -> None:
-        pass
-
-    def __repr__(self) -> str:
-        return "RandomAcquisition()"
+    __repr__ = params_repr
 
     def start(
         self, candidates: Candidates, context: Context, k: int, rng: np.random.Generator
@@ -58,13 +54,8 @@ class ThompsonAcquisition:
 
     name: ClassVar[str] = "thompson"
     summary: ClassVar[str] = "one posterior sample row per batch slot, the builder takes its best"
-    param_docs: ClassVar[dict[str, str]] = {}
 
-    def __init__(self) -> None:
-        pass
-
-    def __repr__(self) -> str:
-        return "ThompsonAcquisition()"
+    __repr__ = params_repr
 
     def start(
         self, candidates: Candidates, context: Context, k: int, rng: np.random.Generator
@@ -80,15 +71,17 @@ class NoveltyAcquisition:
 
     name: ClassVar[str] = "novelty"
     summary: ClassVar[str] = "score = mean latent distance to the nearest explored points"
-    param_docs: ClassVar[dict[str, str]] = {
-        "n_neighbors": "number of nearest explored points whose distances are averaged (>= 1)",
-    }
 
-    def __init__(self, n_neighbors: int = 5) -> None:
-        self.n_neighbors = _params.integer(self.name, "n_neighbors", n_neighbors, minimum=1)
+    @validated_init
+    def __init__(
+        self,
+        n_neighbors: Annotated[
+            int, Field(ge=1, description="number of nearest explored points whose distances are averaged")
+        ] = 5,
+    ) -> None:
+        self.n_neighbors = int(n_neighbors)
 
-    def __repr__(self) -> str:
-        return f"NoveltyAcquisition(n_neighbors={self.n_neighbors!r})"
+    __repr__ = params_repr
 
     def novelty(self, candidates: Candidates, context: Context) -> np.ndarray:
         """(n,) mean distance of each candidate to its nearest explored points, in latent units."""

@@ -33,13 +33,14 @@ A plugin policy with only its own ``select`` (:class:`PluginPolicy`) bypasses th
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Annotated, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
+from pydantic import Field
 from scipy.spatial import cKDTree
 
 from arcloop.errors import ArcloopError
-from arcloop.policies import _params
+from arcloop.params import FiniteNonNegative, FinitePositive, params_repr, validated_init
 from arcloop.policies.base import (
     Acquisition,
     BatchScorer,
@@ -62,12 +63,6 @@ PENALTY_SHIFT = 1e-9
 def composition_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """At.% moved between compositions, 50 · Σ_e |a_e − b_e| over the last axis (broadcasting)."""
     return 50.0 * np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)).sum(axis=-1)
-
-
-def _radius(builder: str, radius: float | None) -> float:
-    if radius is None:
-        return DEFAULT_RADIUS
-    return _params.real(builder, "radius", radius, kind="builder")
 
 
 def _offered(name: str, scores: np.ndarray, n: int) -> np.ndarray:
@@ -119,13 +114,8 @@ class TopK:
 
     name: ClassVar[str] = "top_k"
     summary: ClassVar[str] = "batch builder: the k best scores (sequential scores re-scored after each pick)"
-    param_docs: ClassVar[dict[str, str]] = {}
 
-    def __init__(self) -> None:
-        pass
-
-    def __repr__(self) -> str:
-        return "TopK()"
+    __repr__ = params_repr
 
     def build(self, scorer: BatchScorer, candidates: Candidates, context: Context, k: int) -> np.ndarray:
         n = candidates.n
@@ -159,16 +149,22 @@ class Exclusion:
         "batch builder: best scores first, skipping any composition within radius at.% of a pick or of "
         "an explored composition (the default)"
     )
-    param_docs: ClassVar[dict[str, str]] = {
-        "radius": "exclusion radius in at.% (half the L1 distance × 100, >= 0); None: the campaign's "
-        "discovery radius target.novelty",
-    }
 
-    def __init__(self, radius: float | None = None) -> None:
-        self.radius = _radius(self.name, radius)
+    @validated_init
+    def __init__(
+        self,
+        radius: Annotated[
+            FiniteNonNegative,
+            Field(
+                description="exclusion radius in at.% (half the L1 distance × 100); None: the campaign's "
+                "discovery radius target.novelty",
+            ),
+        ]
+        | None = None,
+    ) -> None:
+        self.radius = DEFAULT_RADIUS if radius is None else float(radius)
 
-    def __repr__(self) -> str:
-        return f"Exclusion(radius={self.radius!r})"
+    __repr__ = params_repr
 
     def build(self, scorer: BatchScorer, candidates: Candidates, context: Context, k: int) -> np.ndarray:
         X = candidates.compositions
@@ -236,19 +232,21 @@ class LocalPenalization:
         "batch builder: scores shifted positive × Π 1 − exp(−d²/2ρ²) over the picks so far "
         "(González et al. 2016)"
     )
-    param_docs: ClassVar[dict[str, str]] = {
-        "radius": "penaliser length ρ in at.% (> 0); None: the campaign's discovery radius target.novelty",
-    }
 
-    def __init__(self, radius: float | None = None) -> None:
-        self.radius = (
-            DEFAULT_RADIUS
-            if radius is None
-            else _params.real(self.name, "radius", radius, strict=True, kind="builder")
-        )
+    @validated_init
+    def __init__(
+        self,
+        radius: Annotated[
+            FinitePositive,
+            Field(
+                description="penaliser length ρ in at.%; None: the discovery radius target.novelty",
+            ),
+        ]
+        | None = None,
+    ) -> None:
+        self.radius = DEFAULT_RADIUS if radius is None else float(radius)
 
-    def __repr__(self) -> str:
-        return f"LocalPenalization(radius={self.radius!r})"
+    __repr__ = params_repr
 
     def build(self, scorer: BatchScorer, candidates: Candidates, context: Context, k: int) -> np.ndarray:
         X = candidates.compositions
@@ -288,9 +286,6 @@ class LocalPenalization:
             if top > best_value or (top == best_value and index < best_index):
                 best_value, best_index = float(top), index
         return best_index
-
-
-BUILTIN_BUILDERS: dict[str, type] = {cls.name: cls for cls in (TopK, Exclusion, LocalPenalization)}
 
 
 class BatchPolicy:

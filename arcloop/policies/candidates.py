@@ -301,22 +301,3 @@ def pool_candidates(
         p_samples=_probabilities(model, kept, T),
         pool_index=index[keep].astype(np.int64),
     )
-
-
-def generate_candidates(
-    model: LatentModel,
-    config: CandidateConfig,
-    *,
-    labelled_z: np.ndarray,
-    labelled_compositions: np.ndarray | None,
-    rng: np.random.Generator,
-    pool_X: np.ndarray | None = None,
-    pool_index: np.ndarray | None = None,
-) -> Candidates:
-    """Dispatch on ``config.source``: :func:`latent_candidates` or :func:`pool_candidates` (which
-    needs ``pool_X`` and ``pool_index``)."""
-    if config.source == "latent":
-        return latent_candidates(model, config, labelled_z, labelled_compositions, rng)
-    if pool_X is None or pool_index is None:
-        raise ArcloopError("source 'pool': pass pool_X and pool_index (the unlabelled dataset rows)")
-    return pool_candidates(model, pool_X, pool_index, config, labelled_compositions=labelled_compositions)

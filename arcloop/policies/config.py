@@ -173,7 +173,7 @@ class BuilderConfig(BaseModel):
 
     @model_validator(mode="after")
     def _known(self) -> BuilderConfig:
-        from arcloop.policies.registry import build_builder
+        from arcloop.policies.assemble import build_builder
 
         build_builder(self)
         return self
@@ -195,7 +195,7 @@ class PolicyConfig(BaseModel):
 
     @model_validator(mode="after")
     def _known(self) -> PolicyConfig:
-        from arcloop.policies.registry import build_policy
+        from arcloop.policies.assemble import build_policy
 
         build_policy(self)
         return self

@@ -114,10 +114,3 @@ class LabelledDensity:
             sq[beyond] = 0.0
             out[start : start + chunk] = sq.sum(axis=1, dtype=np.float64)
         return out
-
-
-def labelled_density(
-    z: np.ndarray, labelled_z: np.ndarray, bandwidth: float, truncate: float = 4.0
-) -> np.ndarray:
-    """(n,) accumulated bias B at ``z`` from the labelled points (see the module docstring)."""
-    return LabelledDensity(labelled_z, bandwidth, truncate)(z)

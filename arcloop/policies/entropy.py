@@ -44,14 +44,15 @@ the next ones by p̄. Cost O(n + top_m) per slot. With β = 0 the score is greed
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 from scipy.spatial import cKDTree
 from scipy.special import xlogy
 
 from arcloop.metrics import direction_bin_index, n_direction_bins
-from arcloop.policies import _params
+from arcloop.params import FiniteNonNegative, FinitePositive, params_repr, validated_init
 from arcloop.policies.base import BatchScorer, Candidates, Context, StaticScorer, top_k
 
 _UNKNOWN = -2
@@ -182,29 +183,49 @@ class EntropyAcquisition:
     summary: ClassVar[str] = (
         "sequential score p̄ + β·ΔE, ΔE the gain in directional / coverage entropy of batch + history"
     )
-    param_docs: ClassVar[dict[str, str]] = {
-        "beta": "weight β >= 0 of the entropy gain ΔE against p̄ (ΔE is of order 1 per pick or less)",
-        "mode": "E: 'direction' (step directions of the explored proposals and the batch), 'coverage' "
-        "(latent cells of the explored set and the batch), or 'both' (the sum)",
-        "bins": "angle bins over [-π, π) for the step directions when d = 2 (>= 2); otherwise the 2d axes",
-        "cell": "side of the coverage grid cells, in latent units (> 0)",
-        "top_m": "ΔE is evaluated on the top_m available candidates by p̄ per slot (>= 1; at least k)",
-    }
 
+    @validated_init
     def __init__(
-        self, beta: float = 0.5, mode: str = "direction", bins: int = 8, cell: float = 0.5, top_m: int = 512
+        self,
+        beta: Annotated[
+            FiniteNonNegative,
+            Field(
+                description="weight β of the entropy gain ΔE against p̄ (ΔE is of order 1 per pick or less)",
+            ),
+        ] = 0.5,
+        mode: Annotated[
+            Literal["direction", "coverage", "both"],
+            Field(
+                description="E: 'direction' (step directions of the explored proposals and the batch), "
+                "'coverage' (latent cells of the explored set and the batch), or 'both' (the sum)"
+            ),
+        ] = "direction",
+        bins: Annotated[
+            int,
+            Field(
+                ge=2,
+                description="angle bins over [-π, π) of the step directions when d = 2 (else the 2d axes)",
+            ),
+        ] = 8,
+        cell: Annotated[
+            FinitePositive,
+            Field(description="side of the coverage grid cells, in latent units"),
+        ] = 0.5,
+        top_m: Annotated[
+            int,
+            Field(
+                ge=1,
+                description="ΔE is evaluated on the top_m available candidates by p̄ per slot (at least k)",
+            ),
+        ] = 512,
     ) -> None:
-        self.beta = _params.real(self.name, "beta", beta)
-        self.mode = _params.choice(self.name, "mode", mode, ("direction", "coverage", "both"))
-        self.bins = _params.integer(self.name, "bins", bins, minimum=2)
-        self.cell = _params.real(self.name, "cell", cell, strict=True)
-        self.top_m = _params.integer(self.name, "top_m", top_m, minimum=1)
+        self.beta = float(beta)
+        self.mode = mode
+        self.bins = int(bins)
+        self.cell = float(cell)
+        self.top_m = int(top_m)
 
-    def __repr__(self) -> str:
-        return (
-            f"EntropyAcquisition(beta={self.beta!r}, mode={self.mode!r}, bins={self.bins!r}, "
-            f"cell={self.cell!r}, top_m={self.top_m!r})"
-        )
+    __repr__ = params_repr
 
     def start(
         self, candidates: Candidates, context: Context, k: int, rng: np.random.Generator

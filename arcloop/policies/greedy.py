@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from arcloop.params import params_repr
 from arcloop.policies.base import BatchScorer, Candidates, Context, StaticScorer
 
 
@@ -15,13 +16,8 @@ class GreedyAcquisition:
 
     name: ClassVar[str] = "greedy"
     summary: ClassVar[str] = "score p̄, the mean probability of single phase (pure exploitation)"
-    param_docs: ClassVar[dict[str, str]] = {}
 
-    def __init__(self) -> None:
-        pass
-
-    def __repr__(self) -> str:
-        return "GreedyAcquisition()"
+    __repr__ = params_repr
 
     def scores(self, candidates: Candidates, context: Context) -> np.ndarray:
         """(n,) p̄."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 
-from arcloop.policies import _params
+from arcloop.params import FiniteNonNegative, FinitePositive, params_repr, validated_init
 from arcloop.policies.base import BatchScorer, Candidates, Context, StaticScorer
 from arcloop.policies.density import LabelledDensity
 
@@ -35,33 +36,44 @@ class UncertaintyAcquisition:
 
     name: ClassVar[str] = "uncertainty"
     summary: ClassVar[str] = "score p̄ + α·U − λ·B: uncertainty bonus U, accumulated-bias penalty B"
-    param_docs: ClassVar[dict[str, str]] = {
-        "alpha": "weight α >= 0 of the uncertainty bonus U (score units per unit of U)",
-        "lam": "weight λ >= 0 of the accumulated-bias penalty B (score given up per explored neighbour)",
-        "uncertainty": "U: 'std' (standard deviation of the T samples) or 'bald' (mutual information, nats)",
-        "bandwidth": "kernel standard deviation h of B, in latent units (> 0)",
-        "truncate": "B ignores explored points farther than truncate·h (> 0)",
-    }
 
+    @validated_init
     def __init__(
         self,
-        alpha: float = 1.0,
-        lam: float = 0.02,
-        uncertainty: str = "std",
-        bandwidth: float = 0.25,
-        truncate: float = 4.0,
+        alpha: Annotated[
+            FiniteNonNegative,
+            Field(
+                description="weight α of the uncertainty bonus U (score units per unit of U)",
+            ),
+        ] = 1.0,
+        lam: Annotated[
+            FiniteNonNegative,
+            Field(
+                description="weight λ of the accumulated-bias penalty B (score per explored neighbour)",
+            ),
+        ] = 0.02,
+        uncertainty: Annotated[
+            Literal["std", "bald"],
+            Field(
+                description="U: 'std' (standard deviation of the T samples) or 'bald' (mutual info., nats)"
+            ),
+        ] = "std",
+        bandwidth: Annotated[
+            FinitePositive,
+            Field(description="kernel standard deviation h of B, in latent units"),
+        ] = 0.25,
+        truncate: Annotated[
+            FinitePositive,
+            Field(description="B ignores explored points farther than truncate·h"),
+        ] = 4.0,
     ) -> None:
-        self.alpha = _params.real(self.name, "alpha", alpha)
-        self.lam = _params.real(self.name, "lam", lam)
-        self.uncertainty = _params.choice(self.name, "uncertainty", uncertainty, ("std", "bald"))
-        self.bandwidth = _params.real(self.name, "bandwidth", bandwidth, strict=True)
-        self.truncate = _params.real(self.name, "truncate", truncate, strict=True)
+        self.alpha = float(alpha)
+        self.lam = float(lam)
+        self.uncertainty = uncertainty
+        self.bandwidth = float(bandwidth)
+        self.truncate = float(truncate)
 
-    def __repr__(self) -> str:
-        return (
-            f"UncertaintyAcquisition(alpha={self.alpha!r}, lam={self.lam!r}, "
-            f"uncertainty={self.uncertainty!r}, bandwidth={self.bandwidth!r}, truncate={self.truncate!r})"
-        )
+    __repr__ = params_repr
 
     def _upper(self, candidates: Candidates) -> np.ndarray:
         if self.alpha == 0.0:

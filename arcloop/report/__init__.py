@@ -11,9 +11,9 @@ from typing import Any
 
 import pandas as pd
 
+from arcloop.metrics.registry import declared, markdown_metrics
 from arcloop.report.figures import bias_vs_discovery, trajectories
 from arcloop.report.summary import (
-    REPORT_METRICS,
     campaign_table,
     in_grid_order,
     long_table,
@@ -23,7 +23,6 @@ from arcloop.report.summary import (
 )
 
 __all__ = [
-    "REPORT_METRICS",
     "Report",
     "build_report",
     "campaign_table",
@@ -33,19 +32,22 @@ __all__ = [
     "summary_table",
 ]
 
-MARKDOWN_COLUMNS: tuple[str, ...] = (
-    "discovery/discoveries.final",
-    "discovery/yield.final",
-    "discovery/redundancy.final",
+FACTOR_MARKDOWN_COLUMNS: tuple[str, ...] = (
     "ef_vs_random",
     "ef_half_vs_random",
     "af_vs_random",
     "af_vs_random.n_unreached",
-    "bias/isoscore.final",
-    "bias/family_js_divergence.final",
-    "diversity/vendi_explored.final",
 )
-"""Markdown headers are the summary's own column names (without the ``_mean`` / ``.median`` suffix)."""
+
+
+def markdown_columns() -> tuple[str, ...]:
+    """The Markdown table's metric columns: the registry's ``markdown`` readings (final value), the
+    factors after the discovery ones. Headers are the summary's own column names (without the
+    ``_mean`` / ``.median`` suffix)."""
+    names = markdown_metrics()
+    discovery = tuple(f"{name}.final" for name in names if name.startswith("discovery/"))
+    rest = tuple(f"{name}.final" for name in names if not name.startswith("discovery/"))
+    return (*discovery, *FACTOR_MARKDOWN_COLUMNS, *rest)
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,18 @@ def _cell(record: dict[str, Any], column: str) -> str:
     return f"{mean:.3g}" + ("" if math.isnan(half) else f" ± {half:.2g}")
 
 
+def _direction(column: str) -> str:
+    """`` ↑`` / `` ↓`` after a reading whose registry entry says higher / lower is better."""
+    spec = {spec.name: spec for spec in declared()}.get(column.removesuffix(".final"))
+    if spec is None or spec.higher_is_better is None:
+        return ""
+    return " ↑" if spec.higher_is_better else " ↓"
+
+
 def markdown(
     table: pd.DataFrame, failed: Sequence[dict[str, Any]], title: str, figures: Sequence[Path]
 ) -> str:
+    columns = markdown_columns()
     header = [
         "policy",
         "surrogate",
@@ -77,14 +88,15 @@ def markdown(
         "scenario",
         "n_seeds",
         "n_failed",
-        *(f"`{name}`" for name in MARKDOWN_COLUMNS),
+        *(f"`{name}`{_direction(name)}" for name in columns),
     ]
     lines = [
         f"# Benchmark: {title}",
         "",
         "Metric columns: mean ± 95 % Student-t CI over seeds of the campaign metric at its last iteration "
-        "(`.final`). `ef_vs_random`, `ef_half_vs_random`, `af_vs_random`: enhancement factor at the full and "
-        "at half the budget, and acceleration factor, on discoveries against the `random` campaign with the "
+        "(`.final`); ↑ / ↓: higher / lower is better. `ef_vs_random`, `ef_half_vs_random`, `af_vs_random`: "
+        "enhancement factor at the full and at half the budget, and acceleration factor, on discoveries "
+        "against the `random` campaign with the "
         "same surrogate, oracle, scenario and seed, counted per paid pick (Rohr et al. 2020); median "
         "(IQR, number of seeds where defined). AF's level is what `random` discovered with the whole budget; "
         "`af_vs_random.n_unreached` counts the seeds where the policy did not reach it (AF undefined).",
@@ -101,7 +113,7 @@ def markdown(
             str(record["n_seeds"]),
             str(record["n_failed"]),
         ]
-        cells += [_cell(record, column) for column in MARKDOWN_COLUMNS]
+        cells += [_cell(record, column) for column in columns]
         lines.append("| " + " | ".join(cells) + " |")
     if failed:
         lines += ["", "## Failed campaigns", ""]

@@ -23,26 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from arcloop.metrics import draws_to_reach, enhancement_factor
+from arcloop.metrics import acceleration_factor, cumulative_hits, draws_to_reach, enhancement_factor
+from arcloop.metrics.registry import report_metrics
 
 GROUP = ("policy", "surrogate", "oracle", "scenario")
-REPORT_METRICS: tuple[str, ...] = (
-    "discovery/hits",
-    "discovery/discoveries",
-    "discovery/yield",
-    "discovery/redundancy",
-    "discovery/fraction_found",
-    "discovery/labels_paid",
-    "bias/isoscore",
-    "bias/top_eigen_share",
-    "bias/direction_entropy",
-    "bias/family_evenness",
-    "bias/family_js_divergence",
-    "diversity/vendi_explored",
-    "diversity/vendi_batch",
-    "diversity/novelty",
-)
-DISCOVERIES = "discovery/discoveries"
 PICKS = "discovery_picks"
 BASELINE = "random"
 FACTORS = ("ef_vs_random", "ef_half_vs_random", "af_vs_random")
@@ -77,11 +61,6 @@ def trajectory(outcome: dict[str, Any], metric: str) -> np.ndarray:
     return np.array([row.get(metric, math.nan) for row in outcome.get("metrics", [])], dtype=float)
 
 
-def discovery_curve(picks: Sequence[bool]) -> np.ndarray:
-    """(n,) cumulative discoveries after 1, 2, …, n paid picks."""
-    return np.cumsum(np.asarray(picks, dtype=bool), dtype=np.int64).astype(float)
-
-
 def pick_factors(picks: Sequence[bool], baseline_picks: Sequence[bool]) -> dict[str, float | bool]:
     """EF and AF of one campaign against one baseline campaign, on discoveries, at pick resolution.
 
@@ -111,7 +90,7 @@ def pick_factors(picks: Sequence[bool], baseline_picks: Sequence[bool]) -> dict[
     }
     if n == 0:
         return result
-    mine, theirs = discovery_curve(method[:n]), discovery_curve(baseline[:n])
+    mine, theirs = cumulative_hits(method[:n]).astype(float), cumulative_hits(baseline[:n]).astype(float)
     ratio = enhancement_factor(mine, theirs)
     level = float(theirs[-1])
     result["level"] = level
@@ -119,10 +98,8 @@ def pick_factors(picks: Sequence[bool], baseline_picks: Sequence[bool]) -> dict[
     if n // 2 >= 1:
         result["ef_half_vs_random"] = float(ratio[n // 2 - 1])
     if level > 0.0:
-        needed = draws_to_reach(mine, level)
-        result["af_reached"] = not math.isnan(needed)
-        if result["af_reached"]:
-            result["af_vs_random"] = draws_to_reach(theirs, level) / needed
+        result["af_reached"] = not math.isnan(draws_to_reach(mine, level))
+        result["af_vs_random"] = acceleration_factor(mine, theirs, level)
     return result
 
 
@@ -160,7 +137,7 @@ def long_table(outcomes: Sequence[dict[str, Any]]) -> pd.DataFrame:
     rows = []
     for outcome in outcomes:
         for step, metrics in enumerate(outcome.get("metrics", [])):
-            for metric in REPORT_METRICS:
+            for metric in report_metrics():
                 rows.append(
                     {
                         **{key: outcome[key] for key in (*GROUP, "seed", "status")},
@@ -175,7 +152,7 @@ def long_table(outcomes: Sequence[dict[str, Any]]) -> pd.DataFrame:
 def campaign_values(outcome: dict[str, Any]) -> dict[str, float]:
     """``<metric>.final`` (last iteration) and ``<metric>.auc`` (mean of the finite iterations) per metric."""
     values: dict[str, float] = {}
-    for metric in REPORT_METRICS:
+    for metric in report_metrics():
         curve = trajectory(outcome, metric)
         finite = curve[np.isfinite(curve)]
         values[f"{metric}.final"] = float(curve[-1]) if len(curve) else math.nan
@@ -226,7 +203,7 @@ def summary_table(outcomes: Sequence[dict[str, Any]]) -> pd.DataFrame:
         record: dict[str, Any] = dict(zip(GROUP, key, strict=True))
         record["n_seeds"] = len(ok)
         record["n_failed"] = int((group["status"] != "ok").sum())
-        for metric in REPORT_METRICS:
+        for metric in report_metrics():
             for kind in ("final", "auc"):
                 values = ok[f"{metric}.{kind}"].to_numpy(dtype=float)
                 finite = values[np.isfinite(values)]

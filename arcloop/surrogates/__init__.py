@@ -1,21 +1,16 @@
 """Surrogates: P(single phase | composition) with S genuine posterior draws (``forest``, ``gp``, ``ssvae``).
 
-Protocol and shapes: :mod:`arcloop.surrogates.base`. Build one with ``build_surrogate(name, **params)``
-or from config data with ``SurrogateConfig(name=..., params=...).build()``. The classes are imported
-on first use (``gp`` and ``ssvae`` need torch and Pyro).
+Protocol and shapes: :mod:`arcloop.surrogates.base`. Build one with
+``arcloop.registry.get("surrogates", name, **params)`` or from config data with
+``SurrogateConfig(name=..., params=...).build()``. The classes are imported on first use (``gp`` and
+``ssvae`` need torch and Pyro).
 """
 
 from importlib import import_module
 from typing import Any
 
 from arcloop.surrogates.base import BaseSurrogate, Surrogate
-from arcloop.surrogates.config import SurrogateConfig, parse_surrogate_config
-from arcloop.surrogates.registry import (
-    SURROGATES,
-    build_surrogate,
-    surrogate_class,
-    validate_surrogate_params,
-)
+from arcloop.surrogates.config import SurrogateConfig
 
 _LAZY = {
     "ForestSurrogate": "arcloop.surrogates.forest",
@@ -32,16 +27,11 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "SURROGATES",
     "BaseSurrogate",
     "ForestSurrogate",
     "GPSurrogate",
     "SSVAESurrogate",
     "Surrogate",
     "SurrogateConfig",
-    "build_surrogate",
     "expected_sigmoid",
-    "parse_surrogate_config",
-    "surrogate_class",
-    "validate_surrogate_params",
 ]

@@ -9,7 +9,7 @@ from pydantic import Field
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
 from arcloop.materials import descriptor_matrix, validate_compositions
-from arcloop.oracles.params import validated_init
+from arcloop.params import validated_init
 from arcloop.surrogates.base import BaseSurrogate, check_xy
 
 

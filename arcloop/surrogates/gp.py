@@ -26,7 +26,7 @@ from arcloop.errors import ArcloopError
 from arcloop.materials import descriptor_matrix, validate_compositions
 from arcloop.models.serial import serial_section
 from arcloop.models.ssvae import _seeded
-from arcloop.oracles.params import validated_init
+from arcloop.params import validated_init
 from arcloop.surrogates.base import BaseSurrogate, check_latent, check_xy
 
 SEED_MODULUS = 2**63 - 1

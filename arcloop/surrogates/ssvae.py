@@ -9,7 +9,7 @@ from pydantic import Field
 
 from arcloop.errors import ArcloopError
 from arcloop.models.ssvae import SSVAE
-from arcloop.oracles.params import validated_init
+from arcloop.params import validated_init
 from arcloop.surrogates.base import BaseSurrogate, check_xy
 
 
@@ -20,7 +20,7 @@ class SSVAESurrogate(BaseSurrogate):
     SSVAE on the labelled and unlabelled alloys anyway, and the heads are part of that fit). The
     heads are an ensemble whose members differ by initialisation and, with ``SSVAE(bootstrap=True)``
     (``SSVAE.campaign_defaults()``), by Poisson(1) bootstrap weights; without ``distance_aware`` no
-    hand-set blending enters. ``predict``: p_mean = the mean of the K heads (``SSVAE.predict_proba``);
+    hand-set blending enters. ``predict``: p_mean = the mean of the K heads (``SSVAE.predict_positive``);
     draws = the K heads themselves, so S = K = ``n_heads`` of the model (``n_draws``, if given, must
     not exceed K: this surrogate has exactly K genuine draws and never repeats one). ``X`` and ``y``
     of ``fit`` are only checked; ``z`` is ignored.

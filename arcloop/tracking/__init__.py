@@ -1,7 +1,6 @@
 """MLflow lives here and nowhere else: runs, batched metrics, params, artifacts, figures."""
 
 from arcloop.tracking.store import (
-    DEFAULT_TRACKING_URI,
     EXPERIMENT_KIND,
     EXPERIMENT_KIND_TAG,
     PRELOAD_MODULES,
@@ -23,7 +22,6 @@ from arcloop.tracking.store import (
 )
 
 __all__ = [
-    "DEFAULT_TRACKING_URI",
     "EXPERIMENT_KIND",
     "EXPERIMENT_KIND_TAG",
     "PRELOAD_MODULES",

@@ -13,8 +13,6 @@ import numpy as np
 
 from arcloop.metrics.registry import trajectory_metrics
 
-TRAJECTORY_METRICS: tuple[str, ...] = trajectory_metrics()
-
 
 def latent_map(
     path: Path,
@@ -62,9 +60,10 @@ def latent_map(
 
 
 def metric_trajectories(
-    path: Path, history: Sequence[Mapping[str, float]], names: Sequence[str] = TRAJECTORY_METRICS
+    path: Path, history: Sequence[Mapping[str, float]], names: Sequence[str] | None = None
 ) -> Path:
-    """One panel per metric, value against iteration."""
+    """One panel per metric (default: the registry's ``trajectory`` readings), value against iteration."""
+    names = trajectory_metrics() if names is None else names
     names = [name for name in names if any(name in row for row in history)]
     columns = 4
     rows = max(1, -(-len(names) // columns))

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from arcloop import DEFAULT_TRACKING_URI
 from arcloop.errors import ArcloopError
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -25,7 +26,6 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-DEFAULT_TRACKING_URI = "sqlite:///mlruns.db"
 MAX_PARAMS_PER_BATCH = 100
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAM_LENGTH = 6000
@@ -82,7 +82,7 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
         except (urllib.error.URLError, OSError) as error:
             raise ArcloopError(
                 f"tracking uri {uri!r} is unreachable ({getattr(error, 'reason', error)}); "
-                "start the MLflow server or use a local sqlite:///mlruns.db"
+                f"start the MLflow server or use a local {DEFAULT_TRACKING_URI}"
             ) from None
         return
     try:

@@ -1,9 +1,11 @@
-"""Parameters of oracles and wrappers, read from their signatures and checked with pydantic.
+"""Parameters of everything pluggable, read from constructor signatures and checked with pydantic.
 
-One mechanism serves built-ins and plugins alike: the keyword parameters of a class's
-``__init__`` (or of a factory function), with their type hints (``Annotated`` bounds included)
-and defaults, become a pydantic model. Errors become one-line :class:`ArcloopError` messages
-that name the field.
+One mechanism serves every kind of :mod:`arcloop.registry`, built-ins and plugins alike: the keyword
+parameters of a class's ``__init__`` (or of a factory function), with their type hints and defaults,
+become a pydantic model. A parameter is declared once, in the signature:
+``alpha: Annotated[float, Field(ge=0, allow_inf_nan=False, description="weight of U")] = 1.0`` gives
+its type, bounds, doc string and default. Errors become one-line :class:`ArcloopError` messages that
+name the field.
 """
 
 from __future__ import annotations
@@ -13,11 +15,16 @@ import inspect
 import types
 import typing
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from arcloop.errors import ArcloopError
+
+FiniteNonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+FinitePositive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+"""Bounds shared by many parameters; a parameter adds its doc string:
+``Annotated[FinitePositive, Field(description="...")]``."""
 
 # Names that are wiring, not parameters: the wrapped oracle of a wrapper.
 _SKIPPED = frozenset({"self", "inner"})
@@ -70,6 +77,21 @@ def _one_line(error: ValidationError, what: str, valid: list[str]) -> str:
     return message + (f" (and {more} more error{'s' if more > 1 else ''})" if more else "")
 
 
+def _admits_bool(hint: Any) -> bool:
+    if hint is type(None):
+        return False
+    if hint is bool or hint is Any or hint is None:
+        return True
+    if typing.get_origin(hint) is typing.Literal:
+        return any(isinstance(arg, bool) for arg in typing.get_args(hint))
+    if typing.get_origin(hint) in (typing.Annotated, typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        return any(
+            _admits_bool(arg) for arg in (args[:1] if typing.get_origin(hint) is typing.Annotated else args)
+        )
+    return not (isinstance(hint, type) and issubclass(hint, int | float | str))
+
+
 def validate_params(factory: Callable[..., Any], params: dict[str, Any], what: str) -> dict[str, Any]:
     """Check and coerce ``params`` for ``factory``; all parameters, defaults filled in.
 
@@ -81,6 +103,11 @@ def validate_params(factory: Callable[..., Any], params: dict[str, Any], what: s
             f"{what}: parameters must be a mapping of name to value, got {type(params).__name__}"
         )
     model = params_model(factory)
+    for name, value in params.items():
+        # pydantic's lax mode reads True as 1; in a config, a boolean for a number is a mistake.
+        field = model.model_fields.get(name)
+        if isinstance(value, bool) and field is not None and not _admits_bool(field.annotation):
+            raise ArcloopError(f"{what}.{name}: Input should be a number, not a boolean (got {value!r})")
     try:
         checked = model.model_validate(params)
     except ValidationError as error:
@@ -89,7 +116,7 @@ def validate_params(factory: Callable[..., Any], params: dict[str, Any], what: s
 
 
 def validated_init(init: Callable[..., None]) -> Callable[..., None]:
-    """Decorate ``__init__`` so direct construction is checked like :func:`arcloop.oracles.get`.
+    """Decorate ``__init__`` so direct construction is checked like :func:`arcloop.registry.get`.
 
     The validated keyword parameters (defaults included) are stored as ``self.params``.
     """
@@ -130,11 +157,30 @@ def _type_name(hint: Any) -> str:
     return getattr(hint, "__name__", str(hint))
 
 
-def _bounds(hint: Any) -> str:
+def _annotations(hint: Any) -> list[Any]:
+    """The ``Annotated`` metadata of a hint, also inside ``X | None``; a FieldInfo's own metadata too."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return [meta for arg in typing.get_args(hint) for meta in _annotations(arg)]
     if typing.get_origin(hint) is not typing.Annotated:
-        return ""
-    parts = []
+        return []
+    found = []
     for meta in typing.get_args(hint)[1:]:
+        found.append(meta)
+        found.extend(getattr(meta, "metadata", []) or [])
+    return found
+
+
+def _doc(hint: Any) -> str:
+    for meta in _annotations(hint):
+        description = getattr(meta, "description", None)
+        if isinstance(description, str):
+            return description
+    return ""
+
+
+def _bounds(hint: Any) -> str:
+    parts = []
+    for meta in _annotations(hint):
         for attribute, symbol in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
             value = getattr(meta, attribute, None)
             if value is not None:
@@ -154,7 +200,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def describe_params(factory: Callable[..., Any]) -> dict[str, dict[str, Any]]:
-    """Each parameter's ``type``, ``default`` (JSON-able), ``required`` and ``bounds``."""
+    """Each parameter's ``type``, ``default`` (JSON-able), ``required``, ``bounds`` and ``doc``."""
     hints = _hints(factory)
     described: dict[str, dict[str, Any]] = {}
     for p in _parameters(factory):
@@ -165,11 +211,24 @@ def describe_params(factory: Callable[..., Any]) -> dict[str, dict[str, Any]]:
             "default": None if required else _jsonable(p.default),
             "required": required,
             "bounds": _bounds(hint),
+            "doc": _doc(hint),
         }
     return described
 
 
 def summary_line(factory: Callable[..., Any]) -> str:
-    """First line of the factory's docstring."""
+    """The factory's ``summary`` attribute if it has one, else the first line of its docstring."""
+    summary = getattr(factory, "summary", None)
+    if isinstance(summary, str) and summary:
+        return summary
     doc = inspect.getdoc(factory) or ""
     return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def params_repr(obj: Any) -> str:
+    """``ClassName(p=v, ...)``: each parameter :func:`validated_init` checked, with the value the object
+    holds under that name (a builder's ``radius=None`` shows the radius it resolved to)."""
+    shown = ", ".join(
+        f"{key}={getattr(obj, key, value)!r}" for key, value in getattr(obj, "params", {}).items()
+    )
+    return f"{type(obj).__name__}({shown})"
