@@ -13,10 +13,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from arcloop import DEFAULT_TRACKING_URI
+from arcloop.candidates import CandidateConfig
 from arcloop.errors import ArcloopError, format_validation_error
 from arcloop.materials import FAMILY_NAMES
 from arcloop.oracles import OracleConfig
-from arcloop.policies import CandidateConfig, PolicyConfig
+from arcloop.policies import (
+    PolicyConfig,
+)
 from arcloop.surrogates.config import SurrogateConfig
 
 

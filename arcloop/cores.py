@@ -51,7 +51,7 @@ def torch_threads(n_threads: int | None) -> Iterator[None]:
 @contextlib.contextmanager
 def one_core() -> Iterator[None]:
     """One thread per numerical library for the block, then the caller's settings again: what
-    :func:`arcloop.campaign.drive` and :func:`arcloop.steps.run_plain` run a campaign in."""
+    :func:`arcloop.campaign.run.drive` and :func:`arcloop.campaign.plain.run_plain` run a campaign in."""
     from threadpoolctl import threadpool_limits
 
     with torch_threads(CAMPAIGN_THREADS), threadpool_limits(limits=CAMPAIGN_THREADS):

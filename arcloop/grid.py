@@ -24,12 +24,14 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from arcloop import steps, tracking
-from arcloop.campaign import DirectExecutor, drive, preflight, resolved
+from arcloop import tracking
+from arcloop.campaign import steps
+from arcloop.campaign.run import DirectExecutor, drive, preflight, resolved
+from arcloop.campaign.setup import initial_state, prepare
+from arcloop.campaign.state import latest_checkpoint, load_checkpoint, write_atomically
 from arcloop.config import CampaignConfig, validated
 from arcloop.cores import one_core_per_campaign
 from arcloop.errors import ArcloopError
-from arcloop.state import latest_checkpoint, load_checkpoint, write_atomically
 
 # Written into a campaign's state dir when it finished: a resumed benchmark reads it back.
 OUTCOME_FILE = "outcome.json"
@@ -138,8 +140,8 @@ def first_fit_outcome(config: dict[str, Any]) -> dict[str, Any]:
     one_core_per_campaign()
     started, started_at = time.perf_counter(), time.time()
     try:
-        setup = steps.prepare(resolved(validated(CampaignConfig, config)))
-        steps.first_fit(setup, steps.initial_state(setup))
+        setup = prepare(resolved(validated(CampaignConfig, config)))
+        steps.first_fit(setup, initial_state(setup))
         status, error = "ok", None
     except Exception as failure:  # the campaigns report it
         first_line = str(failure).splitlines()[0] if str(failure) else ""
@@ -161,7 +163,7 @@ def campaign_outcome(
     (its recorded outcome is returned) and one with a checkpoint continues from it.
 
     Keys: the labels (policy, oracle, scenario, seed, ...), status (``ok`` / ``failed``), error,
-    summary (:func:`arcloop.campaign.summary`), metrics (one dict per finished iteration),
+    summary (:func:`arcloop.campaign.run.summary`), metrics (one dict per finished iteration),
     discovery_picks (one flag per paid proposal, in order: True for a discovery; the pick-resolution
     curve the report's EF/AF read), seconds (wall time of this call), started_at (its Unix start
     time), worker_pid (the process it ran in).
@@ -187,7 +189,7 @@ def campaign_outcome(
         outcome["summary"] = drive(
             campaign,
             setup,
-            DirectExecutor.for_campaign(campaign),
+            DirectExecutor(),
             # A resumed benchmark's campaign killed before its first checkpoint continues in the
             # MLflow run it had created (drive adopts it), rather than leaving it KILLED beside a new one.
             resume=bool(resume and state_dir),

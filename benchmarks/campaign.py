@@ -45,10 +45,11 @@ os.environ.setdefault("PREFECT_HOME", str(WORKDIR / "prefect"))
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("PREFECT_API_URL", None)
 
-from arcloop.campaign import DirectExecutor, drive, preflight  # noqa: E402
+from arcloop.campaign.plain import run_plain  # noqa: E402
+from arcloop.campaign.run import DirectExecutor, checkpoint, drive, preflight  # noqa: E402
+from arcloop.campaign.steps import history_digest  # noqa: E402
 from arcloop.config import CampaignConfig, validated  # noqa: E402
 from arcloop.flows.campaign import run_campaign  # noqa: E402
-from arcloop.steps import history_digest, run_plain  # noqa: E402
 from arcloop.tasks.settings import drain_events, quiet_prefect  # noqa: E402
 from arcloop.tracking.store import ensure_store  # noqa: E402
 
@@ -82,8 +83,8 @@ def sklearn_loop(iterations: int, batch_size: int, seed: int = 0) -> float:
     """The practitioner's loop on the demo task: seconds for ``iterations`` batches (same initial set)."""
     from sklearn.ensemble import RandomForestClassifier
 
+    from arcloop.campaign.setup import prepare
     from arcloop.materials import descriptor_matrix, n_elements
-    from arcloop.steps import prepare
 
     setup = prepare(campaign_config(iterations, batch_size, "sklearn"))
     start = time.perf_counter()
@@ -120,15 +121,15 @@ def start_prefect() -> float:
 class TimedCheckpoints(DirectExecutor):
     """The direct executor, timing each checkpoint (state, arrays, model and the log appends)."""
 
-    def __init__(self, retries: int) -> None:
-        super().__init__(retries)
+    def __init__(self) -> None:
         self.seconds: list[float] = []
 
-    def checkpoint(self, state_dir, state, model):  # type: ignore[no-untyped-def]
+    def __call__(self, step, *args, iteration):  # type: ignore[no-untyped-def]
         start = time.perf_counter()
-        folder = super().checkpoint(state_dir, state, model)
-        self.seconds.append(time.perf_counter() - start)
-        return folder
+        result = super().__call__(step, *args, iteration=iteration)
+        if step is checkpoint:
+            self.seconds.append(time.perf_counter() - start)
+        return result
 
 
 def checkpoint_scaling(iterations: int, batch_size: int) -> dict:
@@ -145,7 +146,7 @@ def checkpoint_scaling(iterations: int, batch_size: int) -> dict:
         "state_dir": str(WORKDIR / "checkpoint-scaling"),
     }
     campaign, setup = preflight(config, resume=False)
-    executor = TimedCheckpoints(campaign.oracle_calls.retries)
+    executor = TimedCheckpoints()
     start = time.perf_counter()
     drive(campaign, setup, executor)
     wall = time.perf_counter() - start

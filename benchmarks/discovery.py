@@ -3,7 +3,7 @@
 For every built-in policy with its default batch builder (exclusion; top_k for random, the uniform
 baseline), greedy with ``top_k`` (the redundancy the default builder removes) and random with
 ``exclusion`` (a space-filling random baseline): ``--seeds`` seeds × ``--iterations`` × the demo's batch size
-on ``examples/demo.yaml`` (latent source, rules oracle), as plain function calls (arcloop.steps).
+on ``examples/demo.yaml`` (latent source, rules oracle), as plain function calls (arcloop.campaign).
 Per campaign: hits, distinct discoveries, yield (discoveries per label paid) and mean redundancy.
 Prints one JSON object: per-campaign rows and, per policy, the median over seeds and the ratio of
 median discoveries to random's.
@@ -29,7 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from arcloop import steps
+from arcloop.campaign import steps
+from arcloop.campaign.plain import run_plain
+from arcloop.campaign.setup import initial_state, prepare
 from arcloop.config import CampaignConfig, load_campaign_config, validated
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -58,8 +60,8 @@ def demo_config(seed: int, iterations: int, policy: dict[str, Any], task: Path =
 
 
 def run_policy(config: CampaignConfig, model0: Any) -> steps.CampaignState:
-    setup = steps.prepare(config)
-    state = steps.initial_state(setup)
+    setup = prepare(config)
+    state = initial_state(setup)
     model = None
     for _ in range(config.iterations):
         model = copy.deepcopy(model0) if model is None else steps.train(setup, state, model)
@@ -75,8 +77,8 @@ def one_seed(seed: int, iterations: int, check: bool, task: Path = TASK) -> list
     torch.set_num_threads(1)
     started = time.perf_counter()
     first = demo_config(seed, iterations, POLICIES["random"], task)
-    setup = steps.prepare(first)
-    model0 = steps.train(setup, steps.initial_state(setup), None)
+    setup = prepare(first)
+    model0 = steps.train(setup, initial_state(setup), None)
     fit_seconds = time.perf_counter() - started
     rows = []
     for label, policy in POLICIES.items():
@@ -84,7 +86,7 @@ def one_seed(seed: int, iterations: int, check: bool, task: Path = TASK) -> list
         start = time.perf_counter()
         state = run_policy(config, model0)
         if check and label == "uncertainty":
-            assert steps.history_digest(state) == steps.history_digest(steps.run_plain(config))
+            assert steps.history_digest(state) == steps.history_digest(run_plain(config))
         final = state.metrics[-1]
         rows.append(
             {

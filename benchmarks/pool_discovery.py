@@ -24,7 +24,7 @@ Methods:
   greedy top 16 of the unlabelled pool restricted to ≥ 6-element alloys by predict_proba.
 - ``random``: uniform picks (seeded), for the found-after-320 baseline.
 - ``POLICY@SURROGATE`` (e.g. ``greedy@forest``, ``thompson@gp``, ``uncertainty@ssvae``): arcloop's own
-  campaign loop (``arcloop.steps.run_plain``: the loop every campaign runs, without MLflow) on this
+  campaign loop (``arcloop.campaign.plain.run_plain``: the loop every campaign runs, without MLflow) on this
   task: candidates = the pool, oracle = ``lookup`` (the real label), 32 initial alloys, no held-out
   set, target = single phase with ≥ 6 elements, ``target.novelty`` 0 and ``reference: none`` (a
   discovery is then a target composition not labelled before: what "found" counts), the policy's
@@ -60,12 +60,13 @@ from sklearn.ensemble import RandomForestClassifier
 
 os.environ.setdefault("ARCLOOP_CACHE_DIR", tempfile.mkdtemp(prefix="arcloop-pool-cache-"))
 
+from arcloop.campaign.plain import run_plain
+from arcloop.campaign.setup import prepare, target_mask
 from arcloop.config import CampaignConfig, validated
 from arcloop.data import alloy_fractions, alloy_labels
 from arcloop.materials import descriptor_matrix
 from arcloop.materials.families import n_elements
 from arcloop.metrics import random_expected_draws
-from arcloop.steps import prepare, run_plain, target_mask
 
 MIN_ELEMENTS = 6
 N_INITIAL = 32

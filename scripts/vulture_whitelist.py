@@ -24,3 +24,6 @@ _.proposed_true  # noqa: B018, F821
 
 # A module's __getattr__ (PEP 562): the lazy imports of arcloop.surrogates.
 _.__getattr__  # noqa: B018, F821
+
+# Prefect's task key comes from the function's qualified name: one per step (arcloop.tasks.campaign).
+_.__qualname__  # noqa: B018, F821

@@ -22,8 +22,8 @@ import yaml
 from campaign_support import tiny_benchmark
 from test_serve import free_port, wait_healthy
 
+from arcloop.campaign.state import CHECKPOINTS, LATEST
 from arcloop.flows.benchmark import add_progress_listener, benchmark_flow, grid_flow, run_benchmark
-from arcloop.state import CHECKPOINTS, LATEST
 from arcloop.tasks.benchmark import campaign_task
 
 WORKTREE = Path(__file__).resolve().parents[1]

@@ -12,11 +12,12 @@ import yaml
 from campaign_support import fast_config
 from mlflow.tracking import MlflowClient
 
+from arcloop.campaign.plain import run_plain
+from arcloop.campaign.state import load_checkpoint
+from arcloop.campaign.steps import history_digest
 from arcloop.cli import main
 from arcloop.config import CampaignConfig, validated
 from arcloop.flows.campaign import run_campaign
-from arcloop.state import load_checkpoint
-from arcloop.steps import history_digest, run_plain
 
 GROUPS = ("discovery/", "bias/", "diversity/", "model/", "acquisition/")
 

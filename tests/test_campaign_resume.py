@@ -16,10 +16,11 @@ import yaml
 from campaign_support import fast_config
 from mlflow.tracking import MlflowClient
 
+from arcloop.campaign.plain import run_plain
+from arcloop.campaign.state import latest_checkpoint, load_checkpoint
+from arcloop.campaign.steps import history_digest
 from arcloop.cli import main
 from arcloop.config import CampaignConfig, validated
-from arcloop.state import latest_checkpoint, load_checkpoint
-from arcloop.steps import history_digest, run_plain
 
 ITERATIONS = 5
 KILL_AFTER_CHECKPOINT = 2  # kill once iterations 0 and 1 are checkpointed: iteration 2 is in flight

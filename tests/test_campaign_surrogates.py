@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from arcloop import steps
+from arcloop.campaign import steps
+from arcloop.campaign.plain import run_plain
+from arcloop.campaign.setup import CampaignSetup, initial_state, prepare
+from arcloop.campaign.state import CampaignState
 from arcloop.config import CampaignConfig, validated
 from arcloop.models.cache import cache_dir
-from arcloop.state import CampaignState
 
 SMALL_GP = {"name": "gp", "params": {"n_inducing": 16, "n_steps": 60, "warm_steps": 20, "n_draws": 16}}
 
@@ -35,7 +37,7 @@ def config(tmp: Path, **overrides: object) -> CampaignConfig:
     return validated(CampaignConfig, data)
 
 
-def iterate(setup: steps.CampaignSetup, state: CampaignState, models: steps.Models | None, n: int):
+def iterate(setup: CampaignSetup, state: CampaignState, models: steps.Models | None, n: int):
     for _ in range(n):
         models = steps.train(setup, state, models)
         proposal = steps.propose(setup, state, models)
@@ -49,8 +51,8 @@ def test_policies_read_the_configured_surrogate(tmp_path: Path) -> None:
     the forest's probability), the GP's S joint draws, the SSVAE's K heads."""
     for surrogate, draws in ((None, 200), (SMALL_GP, 16), ({"name": "ssvae"}, 5)):
         extra = {} if surrogate is None else {"surrogate": surrogate}
-        setup = steps.prepare(config(tmp_path, **extra))
-        state = steps.initial_state(setup)
+        setup = prepare(config(tmp_path, **extra))
+        state = initial_state(setup)
         models = steps.train(setup, state, None)
         proposal = steps.propose(setup, state, models)
         assert proposal.candidates.n_samples == draws
@@ -62,12 +64,12 @@ def test_policies_read_the_configured_surrogate(tmp_path: Path) -> None:
 
 
 def test_gp_lengthscales_are_logged_and_forest_has_none(tmp_path: Path) -> None:
-    state = steps.run_plain(config(tmp_path, iterations=2, surrogate=SMALL_GP))
+    state = run_plain(config(tmp_path, iterations=2, surrogate=SMALL_GP))
     for metrics in state.metrics:
         scales = [metrics[f"surrogate/lengthscale_{j}"] for j in range(2)]
         assert all(s > 0 for s in scales)
         assert metrics["bias/lengthscale_anisotropy"] == pytest.approx(max(scales) / min(scales))
-    forest = steps.run_plain(config(tmp_path, iterations=1))
+    forest = run_plain(config(tmp_path, iterations=1))
     assert math.isnan(forest.metrics[0]["bias/lengthscale_anisotropy"])
     assert not any(key.startswith("surrogate/lengthscale") for key in forest.metrics[0])
 
@@ -75,9 +77,9 @@ def test_gp_lengthscales_are_logged_and_forest_has_none(tmp_path: Path) -> None:
 def test_a_checkpoint_keeps_the_surrogate_so_a_resumed_gp_campaign_is_bit_identical(tmp_path: Path) -> None:
     """The GP warm-starts its kernel from the last fit: a resume that rebuilt it cold would diverge."""
     campaign = config(tmp_path, surrogate=SMALL_GP)
-    whole = steps.run_plain(campaign)
-    setup = steps.prepare(campaign)
-    state, models = iterate(setup, steps.initial_state(setup), None, 2)
+    whole = run_plain(campaign)
+    setup = prepare(campaign)
+    state, models = iterate(setup, initial_state(setup), None, 2)
     assert models is not None
     models.save(tmp_path / "model.pt")
     loaded = steps.Models.load(tmp_path / "model.pt")
@@ -95,12 +97,12 @@ def test_the_first_fit_is_shared_through_the_cache_and_changes_nothing(
     """Two policies of one seed and scenario store one first fit; a cold cache and a warm one give the
     same campaign bit for bit."""
     monkeypatch.setenv("ARCLOOP_CACHE_DIR", str(tmp_path / "cache-a"))
-    greedy = steps.run_plain(config(tmp_path, iterations=2))
-    steps.run_plain(config(tmp_path, iterations=2, policy={"name": "uncertainty"}))
+    greedy = run_plain(config(tmp_path, iterations=2))
+    run_plain(config(tmp_path, iterations=2, policy={"name": "uncertainty"}))
     assert len([p for p in cache_dir().iterdir() if not p.name.startswith(".")]) == 1
-    again = steps.run_plain(config(tmp_path, iterations=2))  # read from the cache this time
+    again = run_plain(config(tmp_path, iterations=2))  # read from the cache this time
     monkeypatch.setenv("ARCLOOP_CACHE_DIR", str(tmp_path / "cache-b"))
-    fresh = steps.run_plain(config(tmp_path, iterations=2))  # fitted again in an empty cache
+    fresh = run_plain(config(tmp_path, iterations=2))  # fitted again in an empty cache
     assert steps.history_digest(greedy) == steps.history_digest(again) == steps.history_digest(fresh)
-    other_seed = steps.run_plain(config(tmp_path, iterations=1, seed=6))
+    other_seed = run_plain(config(tmp_path, iterations=1, seed=6))
     assert other_seed.history != greedy.history[: len(other_seed.history)]

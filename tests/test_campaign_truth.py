@@ -12,15 +12,15 @@ import pytest
 from campaign_support import fast_config
 from mlflow.tracking import MlflowClient
 
-from arcloop import steps
+from arcloop.campaign.setup import composition_keys, initial_state, prepare
+from arcloop.campaign.state import load_checkpoint
+from arcloop.candidates import apply_feasibility
 from arcloop.cli.campaign import _figures
 from arcloop.config import CampaignConfig, validated
 from arcloop.data import alloy_fractions, alloy_labels
 from arcloop.flows.campaign import run_campaign
 from arcloop.materials import FAMILY_NAMES, dominant_family, n_elements
 from arcloop.oracles import RulesOracle
-from arcloop.policies import apply_feasibility
-from arcloop.state import load_checkpoint
 
 
 def campaign(workdir: Path, tracking_uri: str, name: str, **overrides: Any) -> tuple[dict, Any, pd.DataFrame]:
@@ -36,14 +36,14 @@ def changed(config: CampaignConfig, **changes: Any) -> CampaignConfig:
 
 def test_truth_labels_the_initial_and_held_out_sets_not_the_experiments() -> None:
     config = validated(CampaignConfig, {"seed": 1, "oracle": {"name": "rules"}})
-    setup = steps.prepare(config)
+    setup = prepare(config)
     rules = RulesOracle().predict(alloy_fractions())
     np.testing.assert_array_equal(setup.truth_y, rules)
-    state = steps.initial_state(setup)
+    state = initial_state(setup)
     np.testing.assert_array_equal(state.labelled_y, rules[setup.initial])
     # The rules disagree with experiment on a third of the data, so this is not a vacuous check.
     assert (rules[setup.initial] != alloy_labels()[setup.initial]).any()
-    lookup = steps.prepare(changed(config, oracle={"name": "lookup"}))
+    lookup = prepare(changed(config, oracle={"name": "lookup"}))
     answered = lookup.truth_y >= 0
     np.testing.assert_array_equal(lookup.truth_y[answered], alloy_labels()[answered])
     assert (~answered).sum() == 6 and (lookup.truth_y[lookup.holdout] >= 0).all()
@@ -64,9 +64,9 @@ def test_pool_lookup_campaign_never_pays_twice_and_counts_the_pool_targets(
     result, state, history = campaign(workdir, tracking_uri, "pool", **overrides)
     assert (history["status"] == "dropped").any()
     rows = state.proposed_pool_index
-    setup = steps.prepare(validated(CampaignConfig, fast_config(workdir, tracking_uri, **overrides)))
+    setup = prepare(validated(CampaignConfig, fast_config(workdir, tracking_uri, **overrides)))
     assert len(set(rows.tolist())) == len(rows) and not np.isin(rows, setup.initial).any()
-    keys = steps.composition_keys(np.concatenate([setup.pool_X[setup.initial], state.proposed_X]))
+    keys = composition_keys(np.concatenate([setup.pool_X[setup.initial], state.proposed_X]))
     assert len(set(keys)) == len(keys)  # no composition proposed twice, nor an initial one
 
     # fraction_found against an independent count of the pool's distinct target compositions.
@@ -111,8 +111,8 @@ def test_yield_does_not_rise_when_negatives_go_unreported(prefect_harness, workd
 def test_imbalance_scenario_over_represents_its_family(prefect_harness, workdir, tracking_uri) -> None:
     scenario = {"kind": "imbalance", "family": "refractory", "imbalance_ratio": 5.0, "n_initial": 48}
     config = validated(CampaignConfig, fast_config(workdir, tracking_uri, scenario=scenario))
-    balanced = steps.prepare(changed(config, scenario={"n_initial": 48}))
-    skewed = steps.prepare(config)
+    balanced = prepare(changed(config, scenario={"n_initial": 48}))
+    skewed = prepare(config)
     family = FAMILY_NAMES.index("refractory")
 
     def odds(rows: np.ndarray) -> float:

@@ -6,20 +6,22 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from arcloop.candidates import (
+    CandidateConfig,
+    FeasibilityConfig,
+    apply_feasibility,
+    latent_candidates,
+    pool_candidates,
+)
+from arcloop.candidates.sources import sample_latent
 from arcloop.data import ELEMENTS, alloy_fractions, load_alloys
 from arcloop.errors import ArcloopError
 from arcloop.materials import integer_percentages, parse_formula
 from arcloop.policies import (
-    CandidateConfig,
-    FeasibilityConfig,
     LatentModel,
-    apply_feasibility,
     build_policy,
-    latent_candidates,
-    pool_candidates,
 )
 from arcloop.policies.base import Context
-from arcloop.policies.candidates import sample_latent
 
 
 class LinearModel:

@@ -10,8 +10,9 @@ import torch
 from campaign_support import fast_config
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from arcloop import steps
-from arcloop.campaign import DirectExecutor, drive, preflight
+from arcloop.campaign import steps
+from arcloop.campaign.plain import run_plain
+from arcloop.campaign.run import DirectExecutor, drive, preflight
 from arcloop.config import CampaignConfig, validated
 from arcloop.cores import one_core, torch_threads
 
@@ -51,22 +52,18 @@ def test_torch_threads_restores_after_an_error_and_none_leaves_the_count(two_thr
 
 
 class RecordingExecutor(DirectExecutor):
-    def __init__(self, retries: int) -> None:
-        super().__init__(retries)
+    def __init__(self) -> None:
         self.seen: list[dict[str, int]] = []
 
-    def train(self, setup, state, models):  # type: ignore[no-untyped-def]
-        self.seen.append(thread_counts())
-        return super().train(setup, state, models)
-
-    def measure(self, *args):  # type: ignore[no-untyped-def]
-        self.seen.append(thread_counts())
-        return super().measure(*args)
+    def __call__(self, step, *args, iteration):  # type: ignore[no-untyped-def]
+        if step in (steps.train, steps.measure):
+            self.seen.append(thread_counts())
+        return super().__call__(step, *args, iteration=iteration)
 
 
 def test_drive_runs_every_step_on_one_core(two_threads: None, workdir: Path, tracking_uri: str) -> None:
     campaign, setup = preflight(fast_config(workdir, tracking_uri, iterations=2), resume=False)
-    executor = RecordingExecutor(campaign.oracle_calls.retries)
+    executor = RecordingExecutor()
     drive(campaign, setup, executor)
     assert executor.seen == [{"torch": 1, "pools": 1}] * 4
     assert thread_counts() == {"torch": 2, "pools": 2}
@@ -83,6 +80,6 @@ def test_plain_loop_runs_on_one_core(
         return train(*args)
 
     monkeypatch.setattr(steps, "train", recording_train)
-    steps.run_plain(validated(CampaignConfig, fast_config(workdir, tracking_uri, iterations=2)))
+    run_plain(validated(CampaignConfig, fast_config(workdir, tracking_uri, iterations=2)))
     assert seen == [{"torch": 1, "pools": 1}] * 2
     assert thread_counts() == {"torch": 2, "pools": 2}

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from arcloop import steps
+from arcloop.campaign import steps
+from arcloop.campaign.setup import CampaignSetup, Proposal, explored_compositions, initial_state, prepare
 from arcloop.config import CampaignConfig, validated
 from arcloop.data import alloy_fractions
 from arcloop.materials import parse_formula
@@ -70,7 +71,7 @@ def test_redundancy_counts_repeats_of_earlier_proposals_and_of_earlier_batch_mem
 
 
 @pytest.fixture(scope="module")
-def tiny() -> tuple[steps.CampaignSetup, object]:
+def tiny() -> tuple[CampaignSetup, object]:
     config = validated(
         CampaignConfig,
         {
@@ -82,13 +83,13 @@ def tiny() -> tuple[steps.CampaignSetup, object]:
             "target": {"min_elements": 4, "novelty": 5.0},
         },
     )
-    setup = steps.prepare(config)
-    state = steps.initial_state(setup)
+    setup = prepare(config)
+    state = initial_state(setup)
     models = steps.train(setup, state, None)
     return setup, models
 
 
-def proposal(models: steps.Models, formulas: tuple[str, ...], explored_z: np.ndarray) -> steps.Proposal:
+def proposal(models: steps.Models, formulas: tuple[str, ...], explored_z: np.ndarray) -> Proposal:
     compositions = x(*formulas)
     candidates = Candidates(
         z=models.ssvae.encode(compositions),
@@ -96,7 +97,7 @@ def proposal(models: steps.Models, formulas: tuple[str, ...], explored_z: np.nda
         p_samples=steps.SurrogateScorer(models).predict(compositions)[1],
         pool_index=np.full(len(formulas), -1),
     )
-    return steps.Proposal(candidates=candidates, batch=np.arange(len(formulas)), explored_z=explored_z)
+    return Proposal(candidates=candidates, batch=np.arange(len(formulas)), explored_z=explored_z)
 
 
 def test_a_tiny_campaign_books_hits_discoveries_and_paid_labels_by_hand(tiny) -> None:
@@ -108,8 +109,8 @@ def test_a_tiny_campaign_books_hits_discoveries_and_paid_labels_by_hand(tiny) ->
     assert rules.predict(x(NEGATIVE)).tolist() == [0]
     assert (nearest_distance(x(A, B, C, NEGATIVE), data) > 30).all()
 
-    state = steps.initial_state(setup)
-    explored = model.ssvae.encode(steps.explored_compositions(setup, state))
+    state = initial_state(setup)
+    explored = model.ssvae.encode(explored_compositions(setup, state))
     first = proposal(model, (A, A_NEAR, KNOWN, C, NEGATIVE), explored)
     # What the laboratory reported: C, a true target, went unreported (dropped) but was paid for.
     observed = LabelBatch(labels=[1, 1, 1, -1, 0], status=["ok", "ok", "ok", "dropped", "ok"], cost=[1.0] * 5)
@@ -124,7 +125,7 @@ def test_a_tiny_campaign_books_hits_discoveries_and_paid_labels_by_hand(tiny) ->
     # Only the ok observations join the training set, with what the lab said.
     assert len(state.labelled_y) == 32 + 4 and state.labelled_y[-4:].tolist() == [1, 1, 1, 0]
 
-    explored = model.ssvae.encode(steps.explored_compositions(setup, state))
+    explored = model.ssvae.encode(explored_compositions(setup, state))
     second = proposal(model, (B, A_NEAR_3), explored)
     observed = LabelBatch(labels=[1, 1], status=["ok", "ok"], cost=[1.0, 1.0])
     state, metrics = steps.measure(setup, state, model, second, observed, attempts=1)
@@ -145,11 +146,11 @@ def test_the_reference_set_is_configurable(tiny) -> None:
     setup, _ = tiny
     assert len(setup.reference_X) == len(alloy_fractions())
     config = setup.config
-    initial_only = steps.prepare(
+    initial_only = prepare(
         config.model_copy(update={"target": config.target.model_copy(update={"reference": "initial"})})
     )
     np.testing.assert_array_equal(initial_only.reference_X, setup.pool_X[setup.initial])
-    nothing = steps.prepare(
+    nothing = prepare(
         config.model_copy(update={"target": config.target.model_copy(update={"reference": "none"})})
     )
     assert nothing.reference_X.shape == (0, 30)

@@ -23,9 +23,10 @@ from campaign_support import fast_config
 from mlflow.tracking import MlflowClient
 
 import arcloop
+from arcloop.campaign.plain import run_plain
+from arcloop.campaign.state import latest_checkpoint, load_checkpoint
+from arcloop.campaign.steps import history_digest
 from arcloop.config import CampaignConfig, validated
-from arcloop.state import latest_checkpoint, load_checkpoint
-from arcloop.steps import history_digest, run_plain
 
 ITERATIONS = 3
 CLI = [sys.executable, "-c", "from arcloop.cli import run; run()"]

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from campaign_support import fast_config
 
-from arcloop.campaign import timed_call
+from arcloop.campaign.run import timed_call
+from arcloop.campaign.state import load_checkpoint
 from arcloop.grid import campaign_outcome
 from arcloop.oracles import OracleTimeout
-from arcloop.state import load_checkpoint
 
 
 def journal(state_dir: Path) -> list[dict]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from arcloop.state import (
+from arcloop.campaign.state import (
     LOGS,
     CampaignState,
     latest_checkpoint,

@@ -117,8 +117,8 @@ def resume_campaign(
 ) -> None:
     """Continue a stopped or crashed campaign from its last checkpoint, in the same MLflow run
     (stopped before its first checkpoint: from its saved config)."""
+    from arcloop.campaign.state import config_path
     from arcloop.config import load_campaign_config
-    from arcloop.state import config_path
 
     if not config_path(state_dir).is_file():
         raise ArcloopError(f"state dir {state_dir}: no config.yaml; is this a campaign's --state-dir?")

@@ -3,83 +3,35 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from prefect import flow
 from prefect.runtime import flow_run
 from prefect.states import Cancelled, State
 from prefect.utilities.annotations import quote
 
-from arcloop import interrupt, steps
-from arcloop.campaign import drive, preflight, read_run_record, update_run_record
+from arcloop import interrupt
+from arcloop.campaign.run import drive, preflight, read_run_record, update_run_record
 from arcloop.config import CampaignConfig, read_yaml
 from arcloop.flows.progress import add_progress_listener, notify
 from arcloop.interrupt import CampaignInterrupted
-from arcloop.oracles import LabelBatch
-from arcloop.state import CampaignState
-from arcloop.tasks import (
-    checkpoint_task,
-    label_task,
-    log_iteration_task,
-    measure_task,
-    propose_task,
-    train_task,
-)
+from arcloop.tasks import step_task
 from arcloop.tasks.settings import quiet_prefect
 
 __all__ = ["add_progress_listener", "campaign_flow", "run_campaign"]
 
+T = TypeVar("T")
+
 
 class TaskExecutor:
-    """Each step a Prefect task; the oracle call's retries and timeouts are arcloop's own (one
-    implementation for both executors: :func:`arcloop.campaign.label_with_retries`)."""
+    """Each step a Prefect task (:func:`arcloop.tasks.step_task`), its run named after the iteration."""
 
-    def __init__(self, campaign: CampaignConfig) -> None:
-        self._retries = campaign.oracle_calls.retries
-        self._timeout_seconds = campaign.oracle_calls.timeout_seconds
-
-    def train(
-        self, setup: steps.CampaignSetup, state: CampaignState, models: steps.Models | None
-    ) -> steps.Models:
-        return train_task(quote(setup), quote(state), quote(models), state.iteration)
-
-    def propose(
-        self, setup: steps.CampaignSetup, state: CampaignState, models: steps.Models
-    ) -> steps.Proposal:
-        return propose_task(quote(setup), quote(state), quote(models), state.iteration)
-
-    def label(
-        self, setup: steps.CampaignSetup, proposal: steps.Proposal, iteration: int, state_dir: Path
-    ) -> tuple[LabelBatch, int]:
-        return label_task(
-            quote(setup), quote(proposal), iteration, state_dir, self._retries, self._timeout_seconds
-        )
-
-    def measure(
-        self,
-        setup: steps.CampaignSetup,
-        state: CampaignState,
-        models: steps.Models,
-        proposal: steps.Proposal,
-        labels: LabelBatch,
-        attempts: int,
-    ) -> tuple[CampaignState, dict[str, float]]:
-        return measure_task(
-            quote(setup),
-            quote(state),
-            quote(models),
-            quote(proposal),
-            quote(labels),
-            attempts,
-            state.iteration,
-        )
-
-    def checkpoint(self, state_dir: Path, state: CampaignState, models: steps.Models | None) -> Path:
-        return checkpoint_task(state_dir, quote(state), quote(models), state.iteration - 1)
-
-    def log(self, uri: str, run_id: str, metrics: dict[str, float], step: int) -> int:
-        return log_iteration_task(uri, run_id, metrics, step)
+    def __call__(self, step: Callable[..., T], *args: Any, iteration: int) -> T:
+        # Arguments go wrapped in prefect's `quote` (the task receives them unwrapped): Prefect then
+        # skips walking them for upstream futures, which cost up to a second per call as the history grew.
+        return step_task(step)(*(quote(arg) for arg in args), iteration=iteration)
 
 
 def _config_data(config: dict[str, Any] | str) -> dict[str, Any]:
@@ -134,7 +86,7 @@ def campaign_flow(config: dict[str, Any] | str, resume: bool = False) -> dict[st
     mark_dead_flow_run(campaign.state_dir)
     try:
         with interrupt.reclaimed():
-            return drive(campaign, setup, TaskExecutor(campaign), resume=resume, notify=notify)
+            return drive(campaign, setup, TaskExecutor(), resume=resume, notify=notify)
     except CampaignInterrupted as stop:
         return Cancelled(message=str(stop))
 

@@ -28,12 +28,7 @@ from arcloop.policies.builders import (
     TopK,
     composition_distance,
 )
-from arcloop.policies.candidates import (
-    apply_feasibility,
-    latent_candidates,
-    pool_candidates,
-)
-from arcloop.policies.config import BuilderConfig, CandidateConfig, FeasibilityConfig, PolicyConfig
+from arcloop.policies.config import BuilderConfig, PolicyConfig
 from arcloop.policies.density import LabelledDensity
 from arcloop.policies.entropy import EntropyAcquisition
 from arcloop.policies.greedy import GreedyAcquisition
@@ -46,12 +41,10 @@ __all__ = [
     "BatchPolicy",
     "BatchScorer",
     "BuilderConfig",
-    "CandidateConfig",
     "Candidates",
     "Context",
     "EntropyAcquisition",
     "Exclusion",
-    "FeasibilityConfig",
     "GreedyAcquisition",
     "LabelledDensity",
     "LatentModel",
@@ -65,12 +58,9 @@ __all__ = [
     "ThompsonAcquisition",
     "TopK",
     "UncertaintyAcquisition",
-    "apply_feasibility",
     "build_builder",
     "build_policy",
     "composition_distance",
-    "latent_candidates",
-    "pool_candidates",
     "ranked_blocks",
     "top_k",
 ]

@@ -1,27 +1,13 @@
-"""Prefect tasks: thin wrappers over :mod:`arcloop.steps`, :mod:`arcloop.state` and :mod:`arcloop.tracking`.
+"""Prefect tasks: one thin task per step function of the loop (:class:`arcloop.campaign.run.StepExecutor`).
 
 No caching or result persistence: the loop's inputs (torch modules, arrays) do not hash stably, and
-the application checkpoints its own state after every labelled batch (see :mod:`arcloop.state`).
+the application checkpoints its own state after every labelled batch (see :mod:`arcloop.campaign.state`).
 """
 
 from arcloop.tasks.settings import apply_env_defaults
 
 apply_env_defaults()
 
-from arcloop.tasks.campaign import (  # noqa: E402
-    checkpoint_task,
-    label_task,
-    log_iteration_task,
-    measure_task,
-    propose_task,
-    train_task,
-)
+from arcloop.tasks.campaign import step_task  # noqa: E402
 
-__all__ = [
-    "checkpoint_task",
-    "label_task",
-    "log_iteration_task",
-    "measure_task",
-    "propose_task",
-    "train_task",
-]
+__all__ = ["step_task"]

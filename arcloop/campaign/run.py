@@ -21,14 +21,10 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 import pandas as pd
 
-from arcloop import __version__, interrupt, steps, tracking
-from arcloop.config import CampaignConfig, OracleRetryConfig, dump_yaml, validated
-from arcloop.cores import one_core
-from arcloop.errors import ArcloopError
-from arcloop.interrupt import CampaignInterrupted
-from arcloop.materials import parse_formula
-from arcloop.oracles import LabelBatch, OracleError, OracleTimeout
-from arcloop.state import (
+from arcloop import __version__, interrupt, tracking
+from arcloop.campaign import steps
+from arcloop.campaign.setup import CampaignSetup, Proposal, initial_state, prepare
+from arcloop.campaign.state import (
     CampaignState,
     config_path,
     latest_checkpoint,
@@ -36,6 +32,12 @@ from arcloop.state import (
     save_checkpoint,
     write_atomically,
 )
+from arcloop.config import CampaignConfig, dump_yaml, validated
+from arcloop.cores import one_core
+from arcloop.errors import ArcloopError
+from arcloop.interrupt import CampaignInterrupted
+from arcloop.materials import parse_formula
+from arcloop.oracles import LabelBatch, OracleError, OracleTimeout
 from arcloop.tracking.figures import latent_map, metric_trajectories
 
 LOGGED_FILE = "logged_step"
@@ -47,32 +49,16 @@ T = TypeVar("T")
 
 
 class StepExecutor(Protocol):
-    """How the loop's steps are run (directly, or as Prefect tasks)."""
+    """How the loop's steps are run: ``executor(step, *args, iteration=i)`` returns ``step(*args)``,
+    called directly or as a Prefect task named after the step and the iteration. The steps, and their
+    signatures, are the functions themselves (``steps.train``, ``steps.propose``,
+    :func:`label_with_retries`, ``steps.measure``, :func:`checkpoint`, ``tracking.log_metrics``)."""
 
-    def train(
-        self, setup: steps.CampaignSetup, state: CampaignState, models: steps.Models | None
-    ) -> steps.Models: ...
-    def propose(
-        self, setup: steps.CampaignSetup, state: CampaignState, models: steps.Models
-    ) -> steps.Proposal: ...
-    def label(
-        self, setup: steps.CampaignSetup, proposal: steps.Proposal, iteration: int, state_dir: Path
-    ) -> tuple[LabelBatch, int]: ...
-    def measure(
-        self,
-        setup: steps.CampaignSetup,
-        state: CampaignState,
-        models: steps.Models,
-        proposal: steps.Proposal,
-        labels: LabelBatch,
-        attempts: int,
-    ) -> tuple[CampaignState, dict[str, float]]: ...
-    def checkpoint(self, state_dir: Path, state: CampaignState, models: steps.Models | None) -> Path: ...
-    def log(self, uri: str, run_id: str, metrics: dict[str, float], step: int) -> int: ...
+    def __call__(self, step: Callable[..., T], *args: Any, iteration: int) -> T: ...
 
 
 def checkpoint(state_dir: Path, state: CampaignState, models: steps.Models | None) -> Path:
-    """Checkpoint the state and, once there are any, the models (see :mod:`arcloop.state`)."""
+    """Checkpoint the state and, once there are any, the models (see :mod:`arcloop.campaign.state`)."""
     return save_checkpoint(state_dir, state, save_model=models.save if models is not None else None)
 
 
@@ -102,8 +88,8 @@ def timed_call(call: Callable[[], T], timeout_seconds: float, what: str) -> T:
 
 
 def label_once(
-    setup: steps.CampaignSetup,
-    proposal: steps.Proposal,
+    setup: CampaignSetup,
+    proposal: Proposal,
     iteration: int,
     attempt: int,
     state_dir: Path,
@@ -131,8 +117,8 @@ def label_once(
 
 
 def label_with_retries(
-    setup: steps.CampaignSetup,
-    proposal: steps.Proposal,
+    setup: CampaignSetup,
+    proposal: Proposal,
     iteration: int,
     state_dir: Path,
     retries: int,
@@ -152,47 +138,10 @@ def label_with_retries(
 
 
 class DirectExecutor:
-    """Steps as plain calls; the oracle call through :func:`label_with_retries`, like the task executor."""
+    """Steps as plain calls (a benchmark runs whole campaigns inside one task each)."""
 
-    def __init__(self, retries: int, timeout_seconds: float = OracleRetryConfig().timeout_seconds) -> None:
-        self.retries = retries
-        self.timeout_seconds = timeout_seconds
-
-    @classmethod
-    def for_campaign(cls, campaign: CampaignConfig) -> DirectExecutor:
-        return cls(campaign.oracle_calls.retries, campaign.oracle_calls.timeout_seconds)
-
-    def train(
-        self, setup: steps.CampaignSetup, state: CampaignState, models: steps.Models | None
-    ) -> steps.Models:
-        return steps.train(setup, state, models)
-
-    def propose(
-        self, setup: steps.CampaignSetup, state: CampaignState, models: steps.Models
-    ) -> steps.Proposal:
-        return steps.propose(setup, state, models)
-
-    def label(
-        self, setup: steps.CampaignSetup, proposal: steps.Proposal, iteration: int, state_dir: Path
-    ) -> tuple[LabelBatch, int]:
-        return label_with_retries(setup, proposal, iteration, state_dir, self.retries, self.timeout_seconds)
-
-    def measure(
-        self,
-        setup: steps.CampaignSetup,
-        state: CampaignState,
-        models: steps.Models,
-        proposal: steps.Proposal,
-        labels: LabelBatch,
-        attempts: int,
-    ) -> tuple[CampaignState, dict[str, float]]:
-        return steps.measure(setup, state, models, proposal, labels, attempts)
-
-    def checkpoint(self, state_dir: Path, state: CampaignState, models: steps.Models | None) -> Path:
-        return checkpoint(state_dir, state, models)
-
-    def log(self, uri: str, run_id: str, metrics: dict[str, float], step: int) -> int:
-        return tracking.log_metrics(uri, run_id, metrics, step)
+    def __call__(self, step: Callable[..., T], *args: Any, iteration: int) -> T:
+        return step(*args)
 
 
 def resolved(config: CampaignConfig) -> CampaignConfig:
@@ -205,13 +154,11 @@ def resolved(config: CampaignConfig) -> CampaignConfig:
     )
 
 
-def preflight(
-    config: dict[str, Any] | CampaignConfig, resume: bool
-) -> tuple[CampaignConfig, steps.CampaignSetup]:
+def preflight(config: dict[str, Any] | CampaignConfig, resume: bool) -> tuple[CampaignConfig, CampaignSetup]:
     """Every check that can fail on a user mistake, before the first oracle call (one-line errors)."""
     campaign = resolved(config if isinstance(config, CampaignConfig) else validated(CampaignConfig, config))
     tracking.check_reachable(campaign.tracking.uri)
-    setup = steps.prepare(campaign)
+    setup = prepare(campaign)
     has_checkpoint = latest_checkpoint(campaign.state_dir) is not None
     if resume and not has_checkpoint and not config_path(campaign.state_dir).is_file():
         raise ArcloopError(f"state dir {campaign.state_dir}: no campaign to resume; drop --resume to start")
@@ -287,7 +234,7 @@ def _run_before_first_checkpoint(config: CampaignConfig, adopt: bool) -> str | N
 
 def _start(
     config: CampaignConfig,
-    setup: steps.CampaignSetup,
+    setup: CampaignSetup,
     adopt: bool,
     parent_run_id: str | None,
     extra_tags: dict[str, str] | None,
@@ -318,14 +265,14 @@ def _start(
         )
     update_run_record(state_dir, mlflow_run_id=run_id)
     tracking.log_artifacts(uri, run_id, [config_path(state_dir)])
-    state = replace(steps.initial_state(setup), mlflow_run_id=run_id)
+    state = replace(initial_state(setup), mlflow_run_id=run_id)
     save_checkpoint(state_dir, state)
     return state
 
 
 def start_or_resume(
     config: CampaignConfig,
-    setup: steps.CampaignSetup,
+    setup: CampaignSetup,
     resume: bool,
     parent_run_id: str | None = None,
     extra_tags: dict[str, str] | None = None,
@@ -358,9 +305,7 @@ def start_or_resume(
     return state, steps.Models.load(model_path) if model_path else None
 
 
-def finish(
-    config: CampaignConfig, setup: steps.CampaignSetup, state: CampaignState, models: steps.Models
-) -> None:
+def finish(config: CampaignConfig, setup: CampaignSetup, state: CampaignState, models: steps.Models) -> None:
     """Artifacts of a finished campaign: history table, latent map, trajectories, final model."""
     model = models.ssvae
     uri, run_id = config.tracking.uri, state.mlflow_run_id
@@ -409,7 +354,7 @@ def summary(config: CampaignConfig, state: CampaignState) -> dict[str, Any]:
 
 def drive(
     campaign: CampaignConfig,
-    setup: steps.CampaignSetup,
+    setup: CampaignSetup,
     executor: StepExecutor,
     resume: bool = False,
     parent_run_id: str | None = None,
@@ -428,7 +373,7 @@ def drive(
 
 def _drive(
     campaign: CampaignConfig,
-    setup: steps.CampaignSetup,
+    setup: CampaignSetup,
     executor: StepExecutor,
     resume: bool,
     parent_run_id: str | None,
@@ -437,6 +382,7 @@ def _drive(
 ) -> dict[str, Any]:
     uri = campaign.tracking.uri
     state_dir = Path(campaign.state_dir)
+    oracle_calls = (campaign.oracle_calls.retries, campaign.oracle_calls.timeout_seconds)
     state, models = start_or_resume(campaign, setup, resume, parent_run_id, extra_tags)
     run_id = state.mlflow_run_id
     assert run_id is not None
@@ -444,19 +390,23 @@ def _drive(
         while state.iteration < campaign.iterations:
             iteration = state.iteration
             interrupt.check()
-            models = executor.train(setup, state, models)
+            models = executor(steps.train, setup, state, models, iteration=iteration)
             interrupt.check()
-            proposal = executor.propose(setup, state, models)
+            proposal = executor(steps.propose, setup, state, models, iteration=iteration)
             interrupt.check()
-            labels, attempts = executor.label(setup, proposal, iteration, state_dir)
-            state, metrics = executor.measure(setup, state, models, proposal, labels, attempts)
-            executor.checkpoint(state_dir, state, models)
-            executor.log(uri, run_id, metrics, iteration)
+            labels, attempts = executor(
+                label_with_retries, setup, proposal, iteration, state_dir, *oracle_calls, iteration=iteration
+            )
+            state, metrics = executor(
+                steps.measure, setup, state, models, proposal, labels, attempts, iteration=iteration
+            )
+            executor(checkpoint, state_dir, state, models, iteration=iteration)
+            executor(tracking.log_metrics, uri, run_id, metrics, iteration, iteration=iteration)
             _write_logged_step(state_dir, iteration)
             if notify is not None:
                 notify({"iteration": iteration, "iterations": campaign.iterations, "metrics": metrics})
         if models is None:
-            models = executor.train(setup, state, None)
+            models = executor(steps.train, setup, state, None, iteration=state.iteration)
         finish(campaign, setup, state, models)
     except (CampaignInterrupted, KeyboardInterrupt) as stop:
         tracking.end_run(uri, run_id, status="KILLED")

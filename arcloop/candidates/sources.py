@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import qmc
 
+from arcloop.candidates.config import CandidateConfig, FeasibilityConfig
 from arcloop.errors import ArcloopError
 from arcloop.materials import N_ELEMENTS, round_to_percent, validate_compositions
 from arcloop.policies.base import Candidates, LatentModel
-from arcloop.policies.config import CandidateConfig, FeasibilityConfig
 
 
 def _threshold(rows: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
