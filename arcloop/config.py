@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import json
@@ -193,10 +194,16 @@ def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def load_campaign_config(
-    path: Path | None = None, overrides: Mapping[str, Any] | None = None
+    source: Path | Mapping[str, Any] | None = None, overrides: Mapping[str, Any] | None = None
 ) -> CampaignConfig:
-    """YAML file (optional) + dotted overrides (``{"policy.name": "greedy"}``) → validated config."""
-    data = read_yaml(path) if path else {}
+    """A YAML file or its already-read mapping (optional) + dotted overrides (``{"policy.name":
+    "greedy"}``) → validated config."""
+    if isinstance(source, Mapping):
+        data = copy.deepcopy(dict(source))
+    elif source:
+        data = read_yaml(source)
+    else:
+        data = {}
     for dotted, value in (overrides or {}).items():
         if value is not None:
             set_path(data, dotted, value)

@@ -141,3 +141,28 @@ def test_fail_early_before_any_oracle_call(workdir, tracking_uri, capsys, overri
     assert err.startswith("error: ") and message in err and "\n" not in err and "Traceback" not in err
     assert journal(workdir / "state") == []
     assert not (workdir / "state" / "LATEST").exists()
+
+
+def test_arcloop_campaign_reads_its_config_once_and_prepares_it_once(
+    prefect_harness, workdir, tracking_uri, capsys, monkeypatch
+):
+    import arcloop.campaign.run
+    import arcloop.config
+
+    calls = {"read_yaml": 0, "prepare": 0}
+    read_yaml, prepare = arcloop.config.read_yaml, arcloop.campaign.run.prepare
+
+    def counted(name, function):
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(arcloop.config, "read_yaml", counted("read_yaml", read_yaml))
+    monkeypatch.setattr(arcloop.campaign.run, "prepare", counted("prepare", prepare))
+    path = workdir / "campaign.yaml"
+    path.write_text(yaml.safe_dump(fast_config(workdir, tracking_uri, iterations=1)))
+    assert main(["campaign", "--config", str(path), "--iterations", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["iterations"] == 1
+    assert calls == {"read_yaml": 1, "prepare": 1}

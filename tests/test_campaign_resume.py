@@ -12,11 +12,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import yaml
 from campaign_support import fast_config
 from mlflow.tracking import MlflowClient
 
+from arcloop import tracking
 from arcloop.campaign.plain import run_plain
+from arcloop.campaign.run import DirectExecutor, drive, preflight
 from arcloop.campaign.state import latest_checkpoint, load_checkpoint
 from arcloop.campaign.steps import history_digest
 from arcloop.cli import main
@@ -97,3 +100,33 @@ def test_sigkill_mid_iteration_then_resume_matches_uninterrupted_run(
     steps = [m.step for m in client.get_metric_history(result["mlflow_run_id"], "discovery/discoveries")]
     assert sorted(steps) == list(range(ITERATIONS))
     assert Path(state_dir / "config.yaml").is_file()
+
+
+class _Killed(BaseException):
+    """Stands for a SIGKILL at one point of the loop (nothing after it runs)."""
+
+
+class KilledAfterLogging(DirectExecutor):
+    """Dies right after logging iteration ``at``: before the loop notes the step as logged."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def __call__(self, step, *args, iteration):  # type: ignore[no-untyped-def]
+        result = super().__call__(step, *args, iteration=iteration)
+        if step is tracking.log_metrics and iteration == self.at:
+            raise _Killed
+        return result
+
+
+def test_resume_after_a_kill_between_logging_and_noting_it_logs_each_step_once(workdir, tracking_uri):
+    config = fast_config(workdir, tracking_uri, iterations=3)
+    campaign, setup = preflight(config, resume=False)
+    with pytest.raises(_Killed):
+        drive(campaign, setup, KilledAfterLogging(at=1))
+    campaign, setup = preflight(config, resume=True)
+    result = drive(campaign, setup, DirectExecutor(), resume=True)
+    client = MlflowClient(tracking_uri)
+    for key in ("discovery/discoveries", "discovery/labels_paid", "bias/isoscore"):
+        steps = sorted(m.step for m in client.get_metric_history(result["mlflow_run_id"], key))
+        assert steps == [0, 1, 2], key

@@ -41,6 +41,7 @@ from arcloop.oracles import LabelBatch, OracleError, OracleTimeout
 from arcloop.tracking.figures import latent_map, metric_trajectories
 
 LOGGED_FILE = "logged_step"
+LOGGED_SENTINEL = "discovery/labels_paid"  # defined (finite) at every step, so logged with every step
 RUN_FILE = "run.json"  # token, fingerprint, MLflow run id, Prefect flow run id of the campaign
 TOKEN_TAG = "arcloop.campaign_token"
 SUMMARY_GROUPS = ("discovery/", "bias/", "diversity/")
@@ -298,9 +299,14 @@ def start_or_resume(
             "resume with the store the campaign used"
         )
     tracking.mark_running(uri, state.mlflow_run_id)
-    # Metrics of finished iterations whose logging the crash cut off.
-    for step in range(_read_logged_step(state_dir) + 1, state.iteration):
-        tracking.log_metrics(uri, state.mlflow_run_id, state.metrics[step], step)
+    # Metrics of finished iterations whose logging the crash cut off. A kill between the log call and
+    # the logged_step file leaves a step logged but not noted: MLflow itself says which steps it holds
+    # (one log_batch per step, so one always-defined reading stands for the step).
+    pending = range(_read_logged_step(state_dir) + 1, state.iteration)
+    held = tracking.logged_steps(uri, state.mlflow_run_id, LOGGED_SENTINEL) if pending else set()
+    for step in pending:
+        if step not in held:
+            tracking.log_metrics(uri, state.mlflow_run_id, state.metrics[step], step)
         _write_logged_step(state_dir, step)
     return state, steps.Models.load(model_path) if model_path else None
 

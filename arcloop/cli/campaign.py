@@ -107,7 +107,7 @@ def campaign(
     for key, name in (("policy", policy), ("oracle", oracle)):
         if name is not None and (base.get(key) or {}).get("name") != name:
             overrides[key] = {"name": name}
-    campaign_config = load_campaign_config(config, overrides)
+    campaign_config = load_campaign_config(base, overrides)
     _print_summary(run_with_progress(campaign_config, resume, show_progress=not as_json), as_json)
 
 

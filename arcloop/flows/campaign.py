@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from prefect.utilities.annotations import quote
 
 from arcloop import interrupt
 from arcloop.campaign.run import drive, preflight, read_run_record, update_run_record
+from arcloop.campaign.setup import CampaignSetup
 from arcloop.config import CampaignConfig, read_yaml
 from arcloop.flows.progress import add_progress_listener, notify
 from arcloop.interrupt import CampaignInterrupted
@@ -32,6 +34,15 @@ class TaskExecutor:
         # Arguments go wrapped in prefect's `quote` (the task receives them unwrapped): Prefect then
         # skips walking them for upstream futures, which cost up to a second per call as the history grew.
         return step_task(step)(*(quote(arg) for arg in args), iteration=iteration)
+
+
+# run_campaign's preflight, handed to the flow run it starts in this process, so that a config is
+# validated and its set-up prepared once per run (a deployment's flow run preflights on its own).
+_preflighted: dict[str, tuple[CampaignConfig, CampaignSetup]] = {}
+
+
+def _key(data: dict[str, Any], resume: bool) -> str:
+    return json.dumps([data, resume], sort_keys=True, default=str)
 
 
 def _config_data(config: dict[str, Any] | str) -> dict[str, Any]:
@@ -82,7 +93,9 @@ def campaign_flow(config: dict[str, Any] | str, resume: bool = False) -> dict[st
     ``config`` is a CampaignConfig as a mapping, or the path of its YAML file (deployments). A stop
     request (SIGINT/SIGTERM) ends the flow run Cancelled, with the line saying how to resume.
     """
-    campaign, setup = preflight(_config_data(config), resume)
+    data = _config_data(config)
+    checked = _preflighted.pop(_key(data, resume), None)
+    campaign, setup = checked if checked is not None else preflight(data, resume)
     mark_dead_flow_run(campaign.state_dir)
     try:
         with interrupt.reclaimed():
@@ -96,9 +109,14 @@ def run_campaign(config: dict[str, Any] | CampaignConfig, resume: bool = False) 
 
     Raises :class:`CampaignInterrupted` when the campaign was stopped by a signal.
     """
-    campaign, _ = preflight(config, resume)
-    with quiet_prefect():
-        state = campaign_flow(campaign.model_dump(mode="json"), resume=resume, return_state=True)
+    campaign, setup = preflight(config, resume)
+    data = campaign.model_dump(mode="json")
+    _preflighted[_key(data, resume)] = (campaign, setup)
+    try:
+        with quiet_prefect():
+            state = campaign_flow(data, resume=resume, return_state=True)
+    finally:
+        _preflighted.pop(_key(data, resume), None)
     if state.is_cancelled():
         message = state.message or f"campaign stopped; resume with: arcloop resume {campaign.state_dir}"
         raise CampaignInterrupted(message, interrupt.requested() or signal.SIGTERM)

@@ -201,6 +201,11 @@ def log_metrics(uri: str, run_id: str, metrics: Mapping[str, float], step: int) 
     return len(items)
 
 
+def logged_steps(uri: str, run_id: str, key: str) -> set[int]:
+    """The steps at which the run holds metric ``key``."""
+    return {metric.step for metric in client(uri).get_metric_history(run_id, key)}
+
+
 def log_artifacts(uri: str, run_id: str, paths: list[Path], artifact_path: str | None = None) -> None:
     mlflow_client = client(uri)
     for path in paths:
