@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from arcloop.errors import ArcloopError
+from arcloop.errors import ArcloopError, format_validation_error
 
 FiniteNonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 FinitePositive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -63,20 +63,6 @@ def params_model(factory: Callable[..., Any]) -> type[BaseModel]:
     return create_model(name, __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True), **fields)
 
 
-def _one_line(error: ValidationError, what: str, valid: list[str]) -> str:
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"])
-    if first["type"] == "extra_forbidden":
-        message = f"{what}: unknown parameter {field!r}; valid parameters: {', '.join(valid) or '(none)'}"
-    elif first["type"] == "missing":
-        message = f"{what}.{field}: required parameter is missing"
-    else:
-        got = first.get("input")
-        message = f"{what}.{field}: {first['msg']} (got {got!r})"
-    more = error.error_count() - 1
-    return message + (f" (and {more} more error{'s' if more > 1 else ''})" if more else "")
-
-
 def _admits_bool(hint: Any) -> bool:
     if hint is type(None):
         return False
@@ -111,7 +97,7 @@ def validate_params(factory: Callable[..., Any], params: dict[str, Any], what: s
     try:
         checked = model.model_validate(params)
     except ValidationError as error:
-        raise ArcloopError(_one_line(error, what, list(model.model_fields))) from None
+        raise ArcloopError(format_validation_error(error, what, list(model.model_fields))) from None
     return {name: getattr(checked, name) for name in model.model_fields}
 
 

@@ -38,7 +38,7 @@ from arcloop.errors import ArcloopError
 from arcloop.interrupt import CampaignInterrupted
 from arcloop.materials import parse_formula
 from arcloop.oracles import LabelBatch, OracleError, OracleTimeout
-from arcloop.tracking.figures import latent_map, metric_trajectories
+from arcloop.report.campaign_figures import latent_map, metric_trajectories
 
 LOGGED_FILE = "logged_step"
 LOGGED_SENTINEL = "discovery/labels_paid"  # defined (finite) at every step, so logged with every step

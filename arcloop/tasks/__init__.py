@@ -8,6 +8,6 @@ from arcloop.tasks.settings import apply_env_defaults
 
 apply_env_defaults()
 
-from arcloop.tasks.campaign import step_task  # noqa: E402
+from arcloop.tasks.steps import step_task  # noqa: E402
 
 __all__ = ["step_task"]
