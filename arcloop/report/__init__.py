@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from arcloop.metrics.registry import declared, markdown_metrics
+from arcloop.metrics.registry import MetricSpec, declared, markdown_metrics
 from arcloop.report.figures import bias_vs_discovery, trajectories
 from arcloop.report.summary import (
     campaign_table,
@@ -69,9 +69,9 @@ def _cell(record: dict[str, Any], column: str) -> str:
     return f"{mean:.3g}" + ("" if math.isnan(half) else f" ± {half:.2g}")
 
 
-def _direction(column: str) -> str:
+def _direction(column: str, specs: dict[str, MetricSpec]) -> str:
     """`` ↑`` / `` ↓`` after a reading whose registry entry says higher / lower is better."""
-    spec = {spec.name: spec for spec in declared()}.get(column.removesuffix(".final"))
+    spec = specs.get(column.removesuffix(".final"))
     if spec is None or spec.higher_is_better is None:
         return ""
     return " ↑" if spec.higher_is_better else " ↓"
@@ -81,6 +81,7 @@ def markdown(
     table: pd.DataFrame, failed: Sequence[dict[str, Any]], title: str, figures: Sequence[Path]
 ) -> str:
     columns = markdown_columns()
+    specs = {spec.name: spec for spec in declared()}
     header = [
         "policy",
         "surrogate",
@@ -88,7 +89,7 @@ def markdown(
         "scenario",
         "n_seeds",
         "n_failed",
-        *(f"`{name}`{_direction(name)}" for name in columns),
+        *(f"`{name}`{_direction(name, specs)}" for name in columns),
     ]
     lines = [
         f"# Benchmark: {title}",
