@@ -87,6 +87,13 @@ def test_family_scenario_starts_inside_its_family(prefect_harness, workdir, trac
     initial = state.labelled_X[state.labelled_origin < 0]
     assert (dominant_family(initial) == FAMILY_NAMES.index("3d")).all()
     assert result["iterations"] == 2 and len(state.proposed_X) == 16
+    # discovery/outside_family_share against a count over the proposal record, iteration by iteration.
+    for step, metrics in enumerate(state.metrics):
+        upto = state.proposed_iteration <= step
+        found = state.proposed_X[upto & state.proposed_discovery]
+        outside = [dominant_family(row[None, :])[0] != FAMILY_NAMES.index("3d") for row in found]
+        expected = sum(outside) / len(outside) if outside else math.nan
+        assert metrics["discovery/outside_family_share"] == pytest.approx(expected, nan_ok=True)
 
 
 def test_yield_does_not_rise_when_negatives_go_unreported(prefect_harness, workdir, tracking_uri) -> None:
@@ -106,6 +113,13 @@ def test_yield_does_not_rise_when_negatives_go_unreported(prefect_harness, workd
     # What a hit rate over reported labels alone would have shown: a rise caused by the bias.
     reported = biased_rows["status"] == "ok"
     assert biased_rows.loc[reported, "hit"].mean() > clean_rows["hit"].mean()
+    # What the loop was told against truth: nothing between them without the wrapper, and the gap
+    # counted by hand from the history's observed and true labels with it.
+    assert clean["belief/reported_positive_gap"] == 0.0
+    told = biased_rows.loc[biased_rows["observed_label"] >= 0, "observed_label"]
+    real = biased_rows.loc[biased_rows["true_label"] >= 0, "true_label"]
+    assert biased["belief/reported_positive_gap"] == pytest.approx((told == 1).mean() - (real == 1).mean())
+    assert biased["belief/reported_positive_gap"] > 0
 
 
 def test_imbalance_scenario_over_represents_its_family(prefect_harness, workdir, tracking_uri) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from arcloop.data import alloy_fractions
 from arcloop.errors import ArcloopError
+from arcloop.materials import families
 from arcloop.metrics import (
     METRIC_NAMES,
     accuracy,
@@ -76,6 +77,10 @@ def scenario() -> dict[str, object]:
             "frame_drift": 0.01,
         },
         "surrogate_stats": {"lengthscale_0": 0.5, "lengthscale_1": 2.0, "lengthscale_anisotropy": 4.0},
+        "proposal_compositions": pool[rng.choice(len(pool), 100, replace=False)],
+        "family": "3d",
+        "observed": np.where(rng.random(100) < 0.8, rng.integers(0, 2, 100), -1),
+        "true_labels": rng.integers(0, 2, 100),
     }
 
 
@@ -84,7 +89,8 @@ def test_every_name_is_present_as_a_plain_float(scenario: dict[str, object]) -> 
     assert set(METRIC_NAMES) <= set(metrics)
     assert all(type(value) is float for value in metrics.values())
     assert all(
-        name.split("/")[0] in {"discovery", "bias", "diversity", "model", "acquisition", "surrogate"}
+        name.split("/")[0]
+        in {"discovery", "bias", "diversity", "model", "acquisition", "surrogate", "belief"}
         for name in metrics
     )
     undefined = [name for name in METRIC_NAMES if math.isnan(metrics[name])]
@@ -98,6 +104,17 @@ def test_values_equal_their_building_blocks(scenario: dict[str, object]) -> None
     assert metrics["discovery/hits_batch"] == hits[-16:].sum()
     assert metrics["discovery/discoveries"] == found.sum()
     assert metrics["discovery/discoveries_batch"] == found[-16:].sum()
+    # The new readings against plain loops over the rows.
+    shares = families(scenario["proposal_compositions"])
+    outside = [int(np.argmax(shares[i])) != 0 for i in range(100) if found[i]]  # family 0 is 3d
+    assert metrics["discovery/outside_family_share"] == pytest.approx(sum(outside) / len(outside))
+    observed, true, paid = scenario["observed"], scenario["true_labels"], scenario["paid"]
+    told = [observed[i] for i in range(100) if observed[i] >= 0]
+    real = [true[i] for i in range(100) if paid[i] and true[i] >= 0]
+    gap = sum(v == 1 for v in told) / len(told) - sum(v == 1 for v in real) / len(real)
+    assert metrics["belief/reported_positive_gap"] == pytest.approx(gap)
+    p, y = scenario["holdout_p"], scenario["holdout_y"]
+    assert metrics["belief/holdout_optimism"] == pytest.approx(sum(p) / len(p) - sum(y) / len(y))
     assert metrics["discovery/labels_paid"] == 98
     assert metrics["discovery/yield"] == pytest.approx(found.sum() / 98)
     assert metrics["discovery/redundancy"] == 0.25

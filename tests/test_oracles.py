@@ -525,3 +525,13 @@ def test_cli_describe_emulator_reports_cross_validation(
     assert cv["folds"] == 5 and 0.75 < cv["accuracy_mean"] < 0.98 and 0.8 < cv["roc_auc_mean"] <= 1.0
     # In-sample agreement is higher than held-out accuracy, as it must be for a fitted model.
     assert info["diagnostics"]["agreement_with_real_labels"]["accuracy"] > cv["accuracy_mean"]
+
+
+@pytest.mark.parametrize("name", ["rules", "emulator", "lookup"])
+def test_an_empty_batch_gets_an_empty_answer(name: str) -> None:
+    # An exhausted candidate source sends an empty batch (a latent campaign with few feasible
+    # decodings); scikit-learn's predict refuses zero rows, which failed the whole campaign.
+    for config in ({"name": name}, {**STACK, "name": name, "params": {}}):
+        batch = build_oracle(config).label(np.zeros((0, 30)), rng=np.random.default_rng(0))
+        assert (batch.labels.shape, batch.status.shape, batch.cost.shape) == ((0,), (0,), (0,))
+        assert batch.status.dtype.kind == "U" and batch.labels.dtype == np.int64

@@ -369,6 +369,10 @@ def measure(
         mi_y=holdout_y if len(holdout_X) else None,
         model_stats=health,
         surrogate_stats=models.surrogate.diagnostics(),
+        proposal_compositions=np.concatenate([state.proposed_X, compositions]),
+        family=config.scenario.family,
+        observed=np.concatenate([state.proposed_observed, labels.labels]),
+        true_labels=np.concatenate([state.proposed_true, true]),
     )
     metrics = {key: float(value) for key, value in metrics.items()}
     metrics["oracle/attempts"] = float(attempts)

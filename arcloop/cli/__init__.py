@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "arcloop.cli.plugins",
     "arcloop.cli.campaign",
     "arcloop.cli.benchmark",
+    "arcloop.cli.study",
 )
 
 for _module in COMMAND_MODULES:

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from arcloop.errors import ArcloopError
+from arcloop.materials import FAMILY_NAMES, dominant_family, validate_compositions
 from arcloop.metrics._arrays import as_bool_vector, as_vector, positive_int
 
 
@@ -243,3 +244,26 @@ def redundancy_mask(batch: ArrayLike, earlier: ArrayLike, radius: float) -> np.n
         pairwise = _within(composition_distance(x, x), r)
         redundant |= np.tril(pairwise, k=-1).any(axis=1)
     return redundant
+
+
+def outside_family_share(compositions: ArrayLike, discoveries: ArrayLike, family: str) -> float:
+    """Share of the distinct discoveries whose dominant element family is not ``family``.
+
+    ``compositions`` (P, 30): every proposal of the campaign; ``discoveries`` (P,) bool: which of them
+    are discoveries (:func:`discovery_mask`); ``family``: a name of
+    :data:`arcloop.materials.FAMILY_NAMES`. Membership is :func:`arcloop.materials.dominant_family`,
+    the rule the ``family`` scenario builds its initial set with, so for a seed-family campaign this is
+    the share of what it found that lies outside the family it started in. Composition space (no
+    latent frame). NaN before the first discovery.
+    """
+    X = validate_compositions(compositions, name="compositions")
+    found = as_bool_vector(discoveries, "discoveries")
+    if found.size != X.shape[0]:
+        raise ArcloopError(
+            f"discoveries: expected {X.shape[0]} flags (one per composition), got {found.size}"
+        )
+    if family not in FAMILY_NAMES:
+        raise ArcloopError(f"family: unknown family {family!r}; choose one of {', '.join(FAMILY_NAMES)}")
+    if not found.any():
+        return math.nan
+    return float((dominant_family(X[found]) != FAMILY_NAMES.index(family)).mean())

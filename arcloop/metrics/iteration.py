@@ -27,6 +27,7 @@ from numpy.typing import ArrayLike
 from arcloop.errors import ArcloopError
 from arcloop.materials import validate_compositions
 from arcloop.metrics._arrays import as_bool_vector, as_points, as_probabilities, positive_int
+from arcloop.metrics.belief import holdout_optimism, reported_positive_gap
 from arcloop.metrics.bias import (
     direction_entropy,
     effective_rank,
@@ -39,6 +40,7 @@ from arcloop.metrics.bias import (
     step_directions,
     top_eigen_share,
 )
+from arcloop.metrics.discovery import outside_family_share
 from arcloop.metrics.diversity import DEFAULT_LANDMARKS, knn_novelty, mean_pairwise_distance, vendi_score
 from arcloop.metrics.model import (
     accuracy,
@@ -142,6 +144,36 @@ def _model(
     return values
 
 
+def _belief(
+    proposal_compositions: ArrayLike | None,
+    family: str | None,
+    discoveries: ArrayLike,
+    observed: ArrayLike | None,
+    true_labels: ArrayLike | None,
+    paid: ArrayLike,
+    holdout_p: ArrayLike | None,
+    holdout_y: ArrayLike | None,
+) -> dict[str, float]:
+    values = {
+        "discovery/outside_family_share": math.nan,
+        "belief/reported_positive_gap": math.nan,
+        "belief/holdout_optimism": math.nan,
+    }
+    if proposal_compositions is not None and family is not None:
+        values["discovery/outside_family_share"] = outside_family_share(
+            proposal_compositions, discoveries, family
+        )
+    if (observed is None) != (true_labels is None):
+        raise ArcloopError(
+            "observed, true_labels: pass both (each proposal's observed and true label) or neither"
+        )
+    if observed is not None and true_labels is not None:
+        values["belief/reported_positive_gap"] = reported_positive_gap(observed, true_labels, paid)
+    if holdout_p is not None and holdout_y is not None:
+        values["belief/holdout_optimism"] = holdout_optimism(holdout_p, holdout_y)
+    return values
+
+
 def _surrogate(stats: Mapping[str, float] | None) -> dict[str, float]:
     values = {"bias/lengthscale_anisotropy": math.nan}
     for key, value in (stats or {}).items():
@@ -206,6 +238,10 @@ def iteration_metrics(
     mi_y: ArrayLike | None = None,
     model_stats: Mapping[str, float] | None = None,
     surrogate_stats: Mapping[str, float] | None = None,
+    proposal_compositions: ArrayLike | None = None,
+    family: str | None = None,
+    observed: ArrayLike | None = None,
+    true_labels: ArrayLike | None = None,
     direction_bins: int | None = None,
     novelty_k: int = 5,
     vendi_landmarks: int = DEFAULT_LANDMARKS,
@@ -235,6 +271,11 @@ def iteration_metrics(
         surrogate_stats: the surrogate's ``diagnostics()`` (e.g. the GP's length-scales), passed through
             as ``surrogate/<key>``; its ``lengthscale_anisotropy`` (latent GP only) is
             ``bias/lengthscale_anisotropy``.
+        proposal_compositions: (P, 30) every proposal so far, in the order of ``hits``; with ``family``
+            (the scenario's element family) gives ``discovery/outside_family_share``.
+        observed, true_labels: (P,) each proposal's observed label and truth's (-1: none), for
+            ``belief/reported_positive_gap`` (with ``paid``); ``belief/holdout_optimism`` reads
+            ``holdout_p`` and ``holdout_y``.
         direction_bins: bins of :func:`direction_entropy` (d = 2 only; None → its default).
         novelty_k: neighbours of :func:`knn_novelty`.
         vendi_landmarks, seed: Nyström size and seed of :func:`vendi_score` for the explored set.
@@ -273,6 +314,9 @@ def iteration_metrics(
         "diversity/novelty": knn_novelty(batch, explored, k=positive_int(novelty_k, "novelty_k")),
     }
     metrics |= _model(holdout_p, holdout_y, mi_z, mi_y, model_stats, mi_max_points, seed)
+    metrics |= _belief(
+        proposal_compositions, family, discoveries, observed, true_labels, paid, holdout_p, holdout_y
+    )
     metrics |= _acquisition(candidate_p_samples, batch_index)
     metrics |= _surrogate(surrogate_stats)
     added = registered()

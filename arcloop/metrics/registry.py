@@ -128,6 +128,15 @@ METRICS: tuple[MetricSpec, ...] = (
         "{:.3f}",
         report=True,
     ),
+    MetricSpec(
+        "discovery/outside_family_share",
+        "share of the distinct discoveries whose dominant element family is not the scenario's `family` "
+        "(for a seed-family start: found outside the family it started in); composition space",
+        None,
+        "share",
+        "{:.3f}",
+        report=True,
+    ),
     # bias of the explored set, in the current model's latent frame
     MetricSpec(
         "bias/isoscore",
@@ -261,6 +270,25 @@ METRICS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec("model/elbo", "ELBO per alloy of the loop's alloys (nats)", True, "nats"),
     MetricSpec("model/active_units", "latent dimensions with Var_x E[z|x] > 0.01", None, "dims"),
+    # belief (what the loop was told / its surrogate predicts) against truth; composition space
+    MetricSpec(
+        "belief/reported_positive_gap",
+        "share single phase among the labels the loop was told minus truth's share among the experiments "
+        "it paid for (its proposals); 0 when told the truth, > 0 when negatives go unreported",
+        None,
+        "share",
+        "{:.3f}",
+        report=True,
+    ),
+    MetricSpec(
+        "belief/holdout_optimism",
+        "surrogate's mean P(single phase) on the held-out alloys minus truth's single-phase share of them "
+        "(0: calibrated in the large; > 0: believes single phase commoner than it is)",
+        None,
+        "share",
+        "{:.3f}",
+        report=True,
+    ),
     # acquisition
     MetricSpec("acquisition/bald_ratio", "mean BALD of the batch / mean over the candidates", None),
     MetricSpec(

@@ -224,6 +224,10 @@ class BaseOracle:
         X = validate_compositions(compositions)
         Z = check_latent(latent, X.shape[0], self.name, self.requires_latent, self._latent_dim())
         generator = resolve_rng(rng, self.seed)
+        if X.shape[0] == 0:  # an exhausted candidate source sends an empty batch; models refuse one
+            return LabelBatch(
+                np.zeros(0, np.int64), np.zeros(0, np.str_), np.zeros(0), time.perf_counter() - start
+            )
         labels, status = self._label(X, generator, Z)
         status = np.asarray(status, dtype=np.str_)
         labels = np.where(status == OK, np.asarray(labels, dtype=np.int64), MISSING_LABEL)

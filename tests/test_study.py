@@ -1,0 +1,153 @@
+"""The study: its statistics by hand, its config errors, and the --quick study end to end."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from arcloop.cli import main
+from arcloop.study.analysis import bootstrap_mean, paired_differences
+from arcloop.study.config import load_study_config
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDY = ROOT / "studies" / "bias-cascade" / "study.yaml"
+
+
+def hand_table() -> pd.DataFrame:
+    rows = []
+    for seed, (g, r) in enumerate([(5.0, 1.0), (7.0, 2.0), (9.0, 3.0), (0.0, 0.0)]):
+        for policy, value in (("greedy", g), ("random", r)):
+            status = "failed" if (seed == 3 and policy == "greedy") else "ok"
+            rows.append(
+                {"arm": "a", "policy": policy, "surrogate": "gp", "scenario": "random", "seed": seed}
+                | {"status": status, "x.final": value}
+            )
+            # another scenario's rows must not leak into the comparison
+            rows.append(
+                {"arm": "a", "policy": policy, "surrogate": "gp", "scenario": "other", "seed": seed}
+                | {"status": "ok", "x.final": 100.0 * value}
+            )
+    return pd.DataFrame(rows)
+
+
+def test_paired_differences_pair_by_seed_and_leave_out_failed_campaigns() -> None:
+    table = hand_table()
+    fixed = {"arm": "a", "surrogate": "gp", "scenario": "random"}
+    diffs = paired_differences(table, "x.final", {"policy": "greedy"}, {"policy": "random"}, fixed)
+    assert diffs.to_dict() == {0: 4.0, 1: 5.0, 2: 6.0}  # seed 3's greedy campaign failed
+    # It moves with the treatment, and not when only another scenario changes.
+    table.loc[(table.policy == "greedy") & (table.scenario == "random") & (table.seed == 0), "x.final"] = 15.0
+    table.loc[table.scenario == "other", "x.final"] = -1.0
+    again = paired_differences(table, "x.final", {"policy": "greedy"}, {"policy": "random"}, fixed)
+    assert again.to_dict() == {0: 14.0, 1: 5.0, 2: 6.0}
+
+
+def test_bootstrap_interval_matches_the_exact_bootstrap_distribution() -> None:
+    values = np.array([0.0, 1.0, 3.0, 10.0])
+    # Independent count: all 4^4 equally likely resamples, their means, the exact percentiles.
+    means = np.sort([np.mean(pick) for pick in itertools.product(values, repeat=4)])
+    exact_low, exact_high = np.quantile(means, [0.025, 0.975])
+    effect = bootstrap_mean(values, resamples=100_000, seed=0, label="hand")
+    assert effect.mean == pytest.approx(3.5) and effect.n == 4
+    assert effect.low == pytest.approx(exact_low, abs=0.15)  # exact: 0.5
+    assert effect.high == pytest.approx(exact_high, abs=0.15)  # exact: 7.75
+    assert effect.verdict == "+"  # 0.25 > 0
+    assert bootstrap_mean(values - 3.5, 20_000, 0, "hand").verdict == "0"
+    assert bootstrap_mean(-values - 1.0, 20_000, 0, "hand").verdict == "-"
+    one = bootstrap_mean(np.array([2.0, np.nan]), 1000, 0, "hand")
+    assert (one.mean, one.n, one.verdict) == (2.0, 1, "n/a")
+    # The same label gives the same interval whatever was drawn before it.
+    spread = np.random.default_rng(1).normal(size=10)
+    first = bootstrap_mean(spread, 2000, 0, "x")
+    assert bootstrap_mean(spread, 2000, 0, "y") != first  # another label, another stream
+    assert bootstrap_mean(spread, 2000, 0, "x") == first
+
+
+def test_a_bad_study_file_gets_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = STUDY.read_text().replace("selection_scenario: selection-bias", "selection_scenario: dropped")
+    bad = tmp_path / "study.yaml"
+    bad.write_text(text)
+    assert main(["study", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "selection_scenario 'dropped' is not one of the scenarios" in err
+    bad.write_text(STUDY.read_text().replace("    oracle: {name: lookup}", "    oracle: {name: lokup}"))
+    assert main(["study", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "lokup" in err
+
+
+def _cell_mean(cell: str) -> float:
+    return float(re.match(r"([+-]?[0-9.e+-]+)", cell.strip()).group(1))  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_the_quick_study_end_to_end(prefect_harness: None, workdir: Path) -> None:
+    results = workdir / "results"
+    command = ["study", "--config", str(STUDY), "--quick", "--work-dir", str(workdir / "work")]
+    assert main([*command, "--results", str(results)]) == 0
+    names = {p.name for p in results.iterdir()}
+    assert {"report.md", "campaigns.csv", "trajectories.csv", "effects.csv", "RUN.md"} <= names
+    assert {
+        "q1-isoscore-greedy-minus-random.png",
+        "q2-tradeoff.png",
+        "q3-outside-family.png",
+        "q4-optimism.png",
+    } <= names
+    study = load_study_config(STUDY)
+    campaigns = pd.read_csv(results / "campaigns.csv")
+    trajectories = pd.read_csv(results / "trajectories.csv")
+    # The grid: 2 arms x 3 policies (random added) x 2 surrogates x 4 scenarios x 2 seeds, all ok.
+    assert len(campaigns) == 96 and (campaigns["status"] == "ok").all(), campaigns["error"].dropna().unique()
+    # The two tables agree: each campaign's .final is its last iteration's reading.
+    last = trajectories[trajectories["iteration"] == trajectories["iteration"].max()]
+    keys = ["arm", "policy", "surrogate", "oracle", "scenario", "seed"]
+    joined = campaigns.merge(last, on=keys, suffixes=("", "_t"))
+    assert len(joined) == 96
+    for metric in ("discovery/discoveries", "bias/isoscore", "belief/holdout_optimism"):
+        np.testing.assert_array_equal(joined[f"{metric}.final"], joined[metric])
+    selection = campaigns[campaigns["scenario"] == "selection-bias"]
+    assert (selection["belief/reported_positive_gap.final"] > 0).any()
+    assert (campaigns.loc[campaigns["scenario"] == "random", "belief/reported_positive_gap.final"] == 0).all()
+
+    report = (results / "report.md").read_text()
+    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5."):
+        assert heading in report
+    assert "Not in this grid" not in report
+    # The main table: one row per arm x surrogate x scenario; its Δ discoveries against a plain loop.
+    main_rows = [line for line in report.split("## 1.")[1].split("## 2.")[0].splitlines() if "| " in line]
+    header, body = main_rows[0], main_rows[1:]  # the |---| line has no '| '
+    assert len(body) == 2 * 2 * 4
+    column = [c.strip() for c in header.strip("|").split("|")].index("Δ discoveries")
+    for line in body:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        arm, surrogate, scenario = cells[:3]
+        diffs = []
+        for seed in study.grid(quick=True)["seeds"]:
+            value = {}
+            for _, row in campaigns.iterrows():
+                if (row.arm, row.surrogate, row.scenario, row.seed) == (arm, surrogate, scenario, seed):
+                    value[row.policy] = row["discovery/discoveries.final"]
+            diffs.append(value["greedy"] - value["random"])
+        assert _cell_mean(cells[column]) == pytest.approx(np.mean(diffs), rel=1e-3, abs=1e-9)
+    effects = pd.read_csv(results / "effects.csv")
+    q1 = effects[(effects["question"] == "Q1") & (effects["metric"] == "discovery/discoveries.final")]
+    assert len(q1) == 16 and (q1["n_pairs"] == 2).all()
+    assert ((q1["ci_low"] <= q1["effect"]) & (q1["effect"] <= q1["ci_high"])).all()
+
+    # The same command again resumes: both arms are finished, nothing runs, the results come out the same.
+    before = {name: (results / name).read_bytes() for name in names if name != "RUN.md"}
+    assert main([*command, "--results", str(results)]) == 0
+    assert {name: (results / name).read_bytes() for name in before} == before
+    # And the report regenerates byte for byte from the committed tables alone.
+    copy = workdir / "copy"
+    copy.mkdir()
+    for name in ("campaigns.csv", "trajectories.csv"):
+        shutil.copy(results / name, copy / name)
+    assert main(["study", "--config", str(STUDY), "--quick", "--results", str(copy), "--report-only"]) == 0
+    assert {name: (copy / name).read_bytes() for name in before} == before
