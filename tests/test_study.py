@@ -14,9 +14,11 @@ import pytest
 from arcloop.cli import main
 from arcloop.study.analysis import bootstrap_mean, paired_differences
 from arcloop.study.config import load_study_config
+from arcloop.study.report import with_derived_readings
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = ROOT / "studies" / "bias-cascade" / "study.yaml"
+COMMITTED = STUDY.parent / "results"
 
 
 def hand_table() -> pd.DataFrame:
@@ -67,6 +69,27 @@ def test_bootstrap_interval_matches_the_exact_bootstrap_distribution() -> None:
     first = bootstrap_mean(spread, 2000, 0, "x")
     assert bootstrap_mean(spread, 2000, 0, "y") != first  # another label, another stream
     assert bootstrap_mean(spread, 2000, 0, "x") == first
+
+
+def test_log10_anisotropy_is_the_log_of_the_ratio_of_ratios() -> None:
+    rows = [
+        {"policy": "greedy", "surrogate": "gp", "seed": 0, "bias/lengthscale_anisotropy.final": 1000.0},
+        {"policy": "random", "surrogate": "gp", "seed": 0, "bias/lengthscale_anisotropy.final": 10.0},
+        {"policy": "greedy", "surrogate": "gp", "seed": 1, "bias/lengthscale_anisotropy.final": 1.0},
+        {"policy": "random", "surrogate": "gp", "seed": 1, "bias/lengthscale_anisotropy.final": 1.0},
+        {"policy": "greedy", "surrogate": "ssvae", "seed": 0, "bias/lengthscale_anisotropy.final": np.nan},
+    ]
+    table = with_derived_readings(pd.DataFrame(rows).assign(arm="a", scenario="random", status="ok"))
+    column = "bias/log10_lengthscale_anisotropy.final"
+    np.testing.assert_allclose(table[column], [3.0, 1.0, 0.0, 0.0, np.nan])
+    fixed = {"arm": "a", "surrogate": "gp", "scenario": "random"}
+    diffs = paired_differences(table, column, {"policy": "greedy"}, {"policy": "random"}, fixed)
+    assert diffs.to_dict() == {0: pytest.approx(2.0), 1: 0.0}  # greedy's ratio is 100x random's: 2
+    # It moves with the treatment's ratio only: seed 1's greedy ratio 10^6 gives a paired log of 6.
+    table.loc[(table.policy == "greedy") & (table.seed == 1), "bias/lengthscale_anisotropy.final"] = 1e6
+    table = with_derived_readings(table.drop(columns=column))
+    diffs = paired_differences(table, column, {"policy": "greedy"}, {"policy": "random"}, fixed)
+    assert diffs.to_dict() == {0: pytest.approx(2.0), 1: pytest.approx(6.0)}
 
 
 def test_a_bad_study_file_gets_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -151,3 +174,73 @@ def test_the_quick_study_end_to_end(prefect_harness: None, workdir: Path) -> Non
         shutil.copy(results / name, copy / name)
     assert main(["study", "--config", str(STUDY), "--quick", "--results", str(copy), "--report-only"]) == 0
     assert {name: (copy / name).read_bytes() for name in before} == before
+
+
+def _section(text: str, start: str, end: str) -> str:
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+def _table_rows(text: str) -> list[list[str]]:
+    return [
+        [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in text.splitlines()
+        if line.startswith("| ") and not line.startswith("|---")
+    ]
+
+
+def test_the_committed_study_regenerates_from_its_tables(tmp_path: Path) -> None:
+    """The published result: its report, effects and figures come back byte for byte from the two
+    committed tables, its main table agrees with a plain loop over campaigns.csv, it ran within the
+    issue's 2 h, and the README quotes it faithfully."""
+    campaigns = pd.read_csv(COMMITTED / "campaigns.csv")
+    assert len(campaigns) == 1280 and (campaigns["status"] == "ok").all()
+    wall = re.search(r"Total wall: ([0-9.]+) min", (COMMITTED / "RUN.md").read_text())
+    assert wall is not None and float(wall.group(1)) <= 120.0
+
+    for name in ("campaigns.csv", "trajectories.csv"):
+        shutil.copy(COMMITTED / name, tmp_path / name)
+    assert main(["study", "--config", str(STUDY), "--results", str(tmp_path), "--report-only"]) == 0
+    produced = sorted(p.name for p in tmp_path.iterdir())
+    committed = sorted(p.name for p in COMMITTED.iterdir() if p.name != "RUN.md")
+    assert produced == committed
+    for name in committed:
+        assert (tmp_path / name).read_bytes() == (COMMITTED / name).read_bytes(), name
+
+    report = (COMMITTED / "report.md").read_text()
+    header, *body = _table_rows(_section(report, "## 1.", "## 2."))
+    assert len(body) == 2 * 2 * 4
+    found = header.index("Δ discoveries")
+    final = "discovery/discoveries.final"
+    records = campaigns.to_dict("records")
+    for cells in body:
+        arm, surrogate, scenario = cells[:3]
+        by_hand = []
+        for seed in range(10):
+            pick = {}
+            for row in records:
+                if (row["arm"], row["surrogate"], row["scenario"], row["seed"]) == (
+                    arm,
+                    surrogate,
+                    scenario,
+                    seed,
+                ):
+                    pick[row["policy"]] = row[final]
+            by_hand.append(pick["greedy"] - pick["random"])
+        assert _cell_mean(cells[found]) == pytest.approx(np.mean(by_hand), rel=1e-3), cells[:3]
+    # One comparison asked by two questions carries one interval.
+    effects = pd.read_csv(COMMITTED / "effects.csv")
+    keys = ["metric", "treatment", "control", "fixed.arm", "fixed.surrogate", "fixed.scenario"]
+    asked = effects[effects["question"].isin(["Q1", "Q5"])]
+    spread = asked.groupby(keys, dropna=False)[["ci_low", "ci_high"]].nunique(dropna=False)
+    assert (asked.groupby(keys, dropna=False).size() == 2).any() and (spread == 1).all().all()
+
+    # README: every row it quotes from the report is in the report, word for word.
+    readme = (ROOT / "README.md").read_text()
+    quoted = [
+        line
+        for line in _section(readme, "## What arcloop has measured", "\n## ").splitlines()
+        if line.startswith("| ") and not line.startswith("|---")
+    ]
+    assert len(quoted) >= 2
+    for line in quoted[1:]:
+        assert line in report.splitlines(), line

@@ -142,9 +142,10 @@ def effects_table(
         control = dict(comparison["control"])  # type: ignore[call-overload]
         fixed = dict(comparison["fixed"])  # type: ignore[call-overload]
         metric = str(comparison["metric"])
+        # The question is left out of the label: one comparison asked by two questions (Q1, Q5)
+        # gets one interval, not two that differ by resampling noise.
         label = "|".join(
-            [str(comparison["question"]), metric]
-            + [f"{k}={v}" for part in (treatment, control, fixed) for k, v in sorted(part.items())]
+            [metric] + [f"{k}={v}" for part in (treatment, control, fixed) for k, v in sorted(part.items())]
         )
         diffs = paired_differences(campaigns, metric, treatment, control, fixed)
         effect = bootstrap_mean(diffs.to_numpy(), resamples, seed, label)

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from arcloop.models.ssvae import SSVAE
 from arcloop.study.analysis import (
     BASELINE_POLICY,
     CAMPAIGN_KEYS,
@@ -32,6 +33,7 @@ from arcloop.study.analysis import (
     trajectory_values,
 )
 from arcloop.study.config import StudyConfig
+from arcloop.surrogates.gp import GPSurrogate
 
 DISCOVERIES = "discovery/discoveries"
 OUTSIDE_FAMILY = "discovery/outside_family_share"
@@ -41,10 +43,27 @@ OPTIMISM = "belief/holdout_optimism"
 BIAS_READINGS: tuple[tuple[str, str, int], ...] = (
     ("bias/isoscore", "IsoScore", -1),
     ("bias/family_js_divergence", "family JS", +1),
-    ("bias/lengthscale_anisotropy", "GP length-scale anisotropy", +1),
+    ("bias/log10_lengthscale_anisotropy", "log10 GP length-scale anisotropy", +1),
     ("bias/direction_entropy", "direction entropy", -1),
 )
 FILES = ("campaigns.csv", "trajectories.csv", "effects.csv", "report.md")
+ANISOTROPY = "bias/lengthscale_anisotropy"
+LOG_ANISOTROPY = "bias/log10_lengthscale_anisotropy"
+
+
+def with_derived_readings(campaigns: pd.DataFrame) -> pd.DataFrame:
+    """``campaigns`` with ``bias/log10_lengthscale_anisotropy.final``: log10 of the latent GP's
+    largest / smallest ARD length-scale on z at the last iteration (0 = isotropic; NaN for the
+    ``ssvae`` surrogate), in the campaign's own final latent frame. The ratio is heavy-tailed (one
+    length-scale running to the prior's edge gives ratios of 10³), so a mean of raw ratios is decided
+    by one seed; a paired difference of logs is the log of greedy's ratio over random's. The
+    committed tables keep the raw ratio; this column exists only in the report."""
+    out = campaigns.copy()
+    raw = f"{ANISOTROPY}.final"
+    if raw in out:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[f"{LOG_ANISOTROPY}.final"] = np.log10(out[raw].to_numpy(dtype=np.float64))
+    return out
 
 
 def study_tables(arm_folders: Mapping[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -105,9 +124,9 @@ class StudyReport:
     ) -> None:
         self.study = study
         self.quick = quick
-        self.campaigns = campaigns
+        self.campaigns = with_derived_readings(campaigns)
         self.trajectories = trajectories
-        self.ok = ok_campaigns(campaigns)
+        self.ok = ok_campaigns(self.campaigns)
         self.arms = levels(campaigns, "arm")
         self.surrogates = levels(campaigns, "surrogate")
         self.scenarios = levels(campaigns, "scenario")
@@ -351,7 +370,7 @@ class StudyReport:
         first, second = self.surrogates[0], self.surrogates[1]
         rows, changed, total = [], 0, 0
         for metric, name, _ in (*BIAS_READINGS, (DISCOVERIES, "discoveries", +1)):
-            if not self.has(metric) or metric == "bias/lengthscale_anisotropy":
+            if not self.has(metric) or metric == LOG_ANISOTROPY:
                 continue
             for arm in self.arms:
                 for scenario in self.scenarios:
@@ -398,6 +417,31 @@ class StudyReport:
             "same verdict",
         ]
         return _table(header, rows), changed, total
+
+    def limits(self) -> list[str]:
+        """The study's stated limits, with the settings that make them."""
+        grid = self.study.grid(self.quick)
+        ssvae = {**SSVAE.campaign_defaults(), **grid.get("campaign", {}).get("model", {})}
+        gp_params = [entry.get("params", {}) for entry in grid.get("surrogates", []) if entry["name"] == "gp"]
+        gp_steps = {**GPSurrogate().get_params(), **(gp_params[0] if gp_params else {})}["warm_steps"]
+        parts = ("treatment", "control", "fixed")
+        distinct = {
+            (c["metric"], *(tuple(sorted(dict(c[part]).items())) for part in parts))  # type: ignore[call-overload]
+            for c in self.comparisons
+        }
+        return [
+            f"{len(distinct)} distinct paired comparisons, none corrected for multiplicity: about 1 in 20 "
+            "of the comparisons with no true effect is expected to carry a ▲ or ▼ by chance. A verdict "
+            "repeated across arms, surrogates and scenarios is the evidence; a lone mark is not.",
+            f"The `ssvae` surrogate's heads are refitted for {ssvae['warm_max_epochs']} warm epochs per "
+            f"iteration at learning rate {ssvae['warm_learning_rate']:g} (the loop's presets), the `gp` "
+            f"for {gp_steps} Adam steps on the same latent codes. Question 5 compares the two surrogates "
+            "as the loop runs them, not the two model classes at convergence.",
+            "Effects are read at the last iteration of a fixed budget; the figures show whether they "
+            "are still growing. Another budget, batch size or target may give other answers.",
+            "In the latent arm a discovery is what the emulator (a model fitted to the real labels) calls "
+            "single phase, not a measured phase; the pool arm's labels are the measured ones.",
+        ]
 
     # -- figures ----------------------------------------------------------------------------------
 
@@ -534,9 +578,11 @@ class StudyReport:
             "",
             "## 1. Does greedy steering amplify bias, relative to random?",
             "",
-            "Greedy − random. IsoScore and direction entropy: lower is more anisotropic / funnelled; family "
-            "JS (explored set's element families vs the pool's) and the GP's length-scale anisotropy: higher "
-            "is more biased. Δ discoveries: distinct discoveries.",
+            "Greedy − random. IsoScore (of the explored set: the initial alloys and every proposal, in the "
+            "final latent frame) and direction entropy (of the last batch's steps from the explored set): "
+            "lower is more anisotropic / funnelled; family JS (explored set's element families vs the "
+            "pool's) and log10 of the latent GP's largest / smallest length-scale (its Δ is log10 of "
+            "greedy's ratio over random's): higher is more biased. Δ discoveries: distinct discoveries.",
             "",
             main,
             "",
@@ -586,6 +632,10 @@ class StudyReport:
             "",
             q5_table,
             "",
+            "## What these numbers do not say",
+            "",
+            *[f"- {limit}" for limit in self.limits()],
+            "",
             "## Figures",
             "",
             *[f"![{path.stem}]({path.name})" for path in figures],
@@ -618,7 +668,7 @@ def write_report(
     figures = report.figures(folder)
     text = report.markdown(figures)
     (folder / "report.md").write_text(text)
-    effects_table(campaigns, report.comparisons, study.bootstrap, study.bootstrap_seed).to_csv(
+    effects_table(report.campaigns, report.comparisons, study.bootstrap, study.bootstrap_seed).to_csv(
         folder / "effects.csv", index=False
     )
     return [folder / name for name in FILES] + figures
