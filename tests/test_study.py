@@ -12,7 +12,13 @@ import pandas as pd
 import pytest
 
 from arcloop.cli import main
-from arcloop.study.analysis import bootstrap_mean, paired_differences
+from arcloop.study.analysis import (
+    bootstrap_mean,
+    mean_band,
+    paired_differences,
+    paired_trajectory,
+    separated_from,
+)
 from arcloop.study.config import load_study_config
 from arcloop.study.report import with_derived_readings
 
@@ -92,6 +98,59 @@ def test_log10_anisotropy_is_the_log_of_the_ratio_of_ratios() -> None:
     assert diffs.to_dict() == {0: pytest.approx(2.0), 1: pytest.approx(6.0)}
 
 
+def band(low: list[float], high: list[float], order: list[int] | None = None) -> pd.DataFrame:
+    iterations = order if order is not None else list(range(len(low)))
+    return pd.DataFrame({"iteration": iterations, "mean": np.nan, "low": low, "high": high})
+
+
+def test_separated_from_is_the_start_of_the_last_run_apart() -> None:
+    # By hand: apart above at 1, back to 0 at 2, apart above from 3 on: 3, not 1.
+    assert separated_from(band([-1.0, 0.5, -0.1, 0.2, 0.3], [1.0, 2.0, 0.4, 1.0, 1.0])) == 3
+    assert separated_from(band([-3.0, -2.0, -1.0], [-1.0, -0.5, -0.1])) == 0  # below all along
+    assert separated_from(band([0.5, 0.5, -0.1], [1.0, 1.0, 0.1])) is None  # the last contains 0
+    assert separated_from(band([0.5, 0.5, np.nan], [1.0, 1.0, np.nan])) is None  # the last undefined
+    # Apart on the other side earlier does not extend the run: above at 0-1, below from 2.
+    assert separated_from(band([0.1, 0.1, -2.0, -2.0], [1.0, 1.0, -1.0, -0.5])) == 2
+    # Read in iteration order, whatever the row order.
+    assert separated_from(band([0.2, -1.0, 0.3], [1.0, 1.0, 1.0], order=[2, 0, 1])) == 1
+    assert separated_from(band([], [])) is None
+
+
+def test_a_gap_that_opens_at_iteration_4_is_apart_from_4() -> None:
+    """Through the report's own path (paired trajectories, per-iteration bootstrap band): greedy
+    equals random up to iteration 3 (noise only), then leads by 5 on every seed."""
+    noise = np.random.default_rng(0).normal(scale=0.5, size=(10, 8))
+    rows = []
+    for seed in range(10):
+        for iteration in range(8):
+            lead = 5.0 if iteration >= 4 else 0.0
+            for policy, value in (("greedy", noise[seed, iteration] + lead), ("random", 0.0)):
+                rows.append(
+                    {"arm": "a", "surrogate": "gp", "scenario": "random", "status": "ok"}
+                    | {"policy": policy, "seed": seed, "iteration": iteration, "x": value}
+                )
+    table = pd.DataFrame(rows)
+    fixed = {"arm": "a", "surrogate": "gp", "scenario": "random"}
+
+    def start(frame: pd.DataFrame) -> int | None:
+        matrix = paired_trajectory(frame, "x", {"policy": "greedy"}, {"policy": "random"}, fixed)
+        return separated_from(mean_band(matrix, 2000, 0, "hand"))
+
+    # Iterations 0-3 are noise of mean ~0: check by hand that none of them is apart by chance here.
+    early = [bootstrap_mean(noise[:, i], 2000, 0, f"hand@{i}") for i in range(4)]
+    assert [e.verdict for e in early] == ["0"] * 4
+    assert start(table) == 4
+    matrix = paired_trajectory(table, "x", {"policy": "greedy"}, {"policy": "random"}, fixed)
+    assert mean_band(matrix, 2000, 0, "hand")["low"].iloc[-1] > 0  # greedy − random, not the reverse
+    # It moves with the gap: the lead from iteration 6 on gives 6.
+    later = table.copy()
+    later.loc[(later.policy == "greedy") & later.iteration.isin([4, 5]), "x"] -= 5.0
+    assert start(later) == 6
+    # And not when only another scenario changes.
+    other = pd.concat([table, table.assign(scenario="other", x=table["x"] - 100.0)])
+    assert start(other) == 4
+
+
 def test_a_bad_study_file_gets_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = STUDY.read_text().replace("selection_scenario: selection-bias", "selection_scenario: dropped")
     bad = tmp_path / "study.yaml"
@@ -139,7 +198,7 @@ def test_the_quick_study_end_to_end(prefect_harness: None, workdir: Path) -> Non
     assert (campaigns.loc[campaigns["scenario"] == "random", "belief/reported_positive_gap.final"] == 0).all()
 
     report = (results / "report.md").read_text()
-    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5."):
+    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## The budget"):
         assert heading in report
     assert "Not in this grid" not in report
     # The main table: one row per arm x surrogate x scenario; its Δ discoveries against a plain loop.
@@ -233,6 +292,29 @@ def test_the_committed_study_regenerates_from_its_tables(tmp_path: Path) -> None
     asked = effects[effects["question"].isin(["Q1", "Q5"])]
     spread = asked.groupby(keys, dropna=False)[["ci_low", "ci_high"]].nunique(dropna=False)
     assert (asked.groupby(keys, dropna=False).size() == 2).any() and (spread == 1).all().all()
+
+    # The budget section's side at the last iteration agrees with question 1's verdict in every
+    # cell (trajectories.csv and per-iteration bootstrap streams there; campaigns.csv and one
+    # stream per comparison here).
+    header, *body = _table_rows(_section(report, "## The budget", "## What these"))
+    assert len(body) == 16
+    q1 = effects[(effects["question"] == "Q1") & (effects["treatment"] == "policy=greedy")]
+    for column, metric in (
+        ("discoveries: apart from", "discovery/discoveries.final"),
+        ("IsoScore: apart from", "bias/isoscore.final"),
+        ("family JS: apart from", "bias/family_js_divergence.final"),
+    ):
+        for cells in body:
+            arm, surrogate, scenario = cells[:3]
+            verdict = q1[
+                (q1["metric"] == metric)
+                & (q1["fixed.arm"] == arm)
+                & (q1["fixed.surrogate"] == surrogate)
+                & (q1["fixed.scenario"] == scenario)
+            ]["verdict"]
+            mark = cells[header.index(column)]
+            side = "+" if mark.endswith("▲") else "-" if mark.endswith("▼") else "0"
+            assert verdict.nunique() == 1 and verdict.iloc[0] == side, (column, cells[:3], mark)
 
     # README: every row it quotes from the report is in the report, word for word.
     readme = (ROOT / "README.md").read_text()

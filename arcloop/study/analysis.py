@@ -169,3 +169,26 @@ def effects_table(
 def levels(campaigns: pd.DataFrame, key: str) -> list[str]:
     """The distinct values of ``key`` in first-seen order (the grid's order)."""
     return list(dict.fromkeys(campaigns[key].astype(str)))
+
+
+def separated_from(band: pd.DataFrame) -> int | None:
+    """The first ``iteration`` of ``band`` (a :func:`mean_band`) from which the interval at every
+    later iteration, the last one included, excludes 0 on one and the same side.
+
+    ``None`` when the interval at the last iteration contains 0 or is undefined. A curve that leaves
+    0, comes back and leaves again counts from its last departure: "apart from iteration k" means
+    apart for good within the budget, not apart once."""
+    if band.empty:
+        return None
+    ordered = band.sort_values("iteration")
+    low = ordered["low"].to_numpy(dtype=np.float64)
+    high = ordered["high"].to_numpy(dtype=np.float64)
+    # NaN compares False, so an undefined interval is never "apart".
+    above, below = low > 0.0, high < 0.0
+    side = above if above[-1] else below if below[-1] else None
+    if side is None:
+        return None
+    start = side.size
+    while start > 0 and side[start - 1]:
+        start -= 1
+    return int(ordered["iteration"].iloc[start])
