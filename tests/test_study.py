@@ -132,16 +132,18 @@ def test_a_gap_that_opens_at_iteration_4_is_apart_from_4() -> None:
     table = pd.DataFrame(rows)
     fixed = {"arm": "a", "surrogate": "gp", "scenario": "random"}
 
-    def start(frame: pd.DataFrame) -> int | None:
+    def band_of(frame: pd.DataFrame) -> pd.DataFrame:
         matrix = paired_trajectory(frame, "x", {"policy": "greedy"}, {"policy": "random"}, fixed)
-        return separated_from(mean_band(matrix, 2000, 0, "hand"))
+        return mean_band(matrix, 2000, 0, "hand")
+
+    def start(frame: pd.DataFrame) -> int | None:
+        return separated_from(band_of(frame))
 
     # Iterations 0-3 are noise of mean ~0: check by hand that none of them is apart by chance here.
     early = [bootstrap_mean(noise[:, i], 2000, 0, f"hand@{i}") for i in range(4)]
     assert [e.verdict for e in early] == ["0"] * 4
     assert start(table) == 4
-    matrix = paired_trajectory(table, "x", {"policy": "greedy"}, {"policy": "random"}, fixed)
-    assert mean_band(matrix, 2000, 0, "hand")["low"].iloc[-1] > 0  # greedy − random, not the reverse
+    assert band_of(table)["low"].iloc[-1] > 0  # greedy − random, not the reverse
     # It moves with the gap: the lead from iteration 6 on gives 6.
     later = table.copy()
     later.loc[(later.policy == "greedy") & later.iteration.isin([4, 5]), "x"] -= 5.0

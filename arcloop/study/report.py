@@ -133,6 +133,7 @@ class StudyReport:
         self.quick = quick
         self.campaigns = with_derived_readings(campaigns)
         self.trajectories = trajectories
+        self.last_iteration = int(trajectories["iteration"].max())
         self.ok = ok_campaigns(self.campaigns)
         self.arms = levels(campaigns, "arm")
         self.surrogates = levels(campaigns, "surrogate")
@@ -457,7 +458,7 @@ class StudyReport:
                         else:
                             row.append(f"{start} {'▲' if band['low'].iloc[-1] > 0 else '▼'}")
                     rows.append(row)
-        last = int(self.trajectories["iteration"].max())
+        last = self.last_iteration
         findings = []
         for name, found in starts.items():
             apart = sorted(start for start in found if start is not None)
@@ -611,7 +612,7 @@ class StudyReport:
         q4_tables, q4_findings = self.q4()
         q5_table, changed, total = self.q5()
         budget_table, budget_findings = self.budget()
-        last = int(self.trajectories["iteration"].max())
+        last = self.last_iteration
         batch = grid.get("campaign", {}).get("batch_size", "?")
         lines = [
             f"# Study: {self.study.name}",
@@ -624,7 +625,7 @@ class StudyReport:
             f"{len(self.campaigns)} campaigns ({n_failed} failed): arms {', '.join(self.arms)}; surrogates "
             f"{', '.join(self.surrogates)}; scenarios {', '.join(self.scenarios)}; policies "
             f"{', '.join([*self.policies, BASELINE_POLICY])}; {n_seeds} seeds; "
-            f"{int(self.trajectories['iteration'].max()) + 1} iterations. How it was run: `RUN.md`.",
+            f"{self.last_iteration + 1} iterations. How it was run: `RUN.md`.",
             "",
             "Every number is a paired comparison on the same seeds (same initial set, same first model): "
             "the mean over seeds of treatment − control at the last iteration, with a percentile-bootstrap "
