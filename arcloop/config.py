@@ -22,6 +22,7 @@ from arcloop.policies import (
     PolicyConfig,
 )
 from arcloop.surrogates.config import SurrogateConfig
+from arcloop.targets import TargetConfig
 
 
 def validated(model: type[BaseModel], data: Any, prefix: str = "") -> Any:
@@ -76,28 +77,6 @@ class ScenarioConfig(StrictModel):
         if value not in FAMILY_NAMES:
             raise ValueError(f"unknown family {value!r}; choose one of {', '.join(FAMILY_NAMES)}")
         return value
-
-
-class TargetConfig(StrictModel):
-    """What counts as a hit and as a discovery (DESIGN.md, "What counts as a discovery").
-
-    A proposal is a *hit* when its experiment returned a result (status ``ok``) and truth says it is
-    a target: single phase and, optionally, at least ``min_elements`` elements (an element counts
-    when its fraction is at least ``element_threshold``). A hit is a *discovery* when it is new: at
-    least ``novelty`` at.% (half the L1 distance of the fraction vectors, × 100) away from every alloy
-    of the reference set and from every earlier discovery of the campaign.
-    """
-
-    min_elements: int | None = Field(None, ge=1, le=30)
-    element_threshold: float = Field(0.005, gt=0.0, lt=1.0)
-    novelty: float = Field(
-        5.0, ge=0.0, le=100.0, description="at.% a discovery must be away from known alloys and earlier ones"
-    )
-    reference: Literal["dataset", "initial", "none"] = Field(
-        "dataset",
-        description="what is already known: the packaged dataset (less the pool source's own "
-        "candidate rows), the initial labelled set, or nothing",
-    )
 
 
 class TrackingConfig(StrictModel):

@@ -1,4 +1,5 @@
-"""One registry for everything pluggable: policies, batch builders, surrogates, oracles, oracle wrappers.
+"""One registry for everything pluggable: policies, batch builders, surrogates, oracles, oracle wrappers,
+and the regressors and acquisitions of screening campaigns (:mod:`arcloop.screening`).
 
 Built-ins are named here as ``"module:attribute"`` and imported when first asked for (listing the
 oracles does not import torch). Third-party ones come from the entry-point group ``arcloop.<kind>``::
@@ -38,6 +39,10 @@ def _has_methods(*names: str) -> Callable[[Any], bool]:
 
 def _is_surrogate(obj: Any) -> bool:
     return all(callable(getattr(obj, name, None)) for name in ("fit", "predict", "get_params"))
+
+
+def _is_regressor(obj: Any) -> bool:
+    return all(callable(getattr(obj, name, None)) for name in ("fit", "predict", "sample_y", "get_params"))
 
 
 def _is_oracle(obj: Any) -> bool:
@@ -103,6 +108,32 @@ KINDS: dict[str, Kind] = {
             },
             "fit(), predict() and get_params()",
             _is_surrogate,
+        ),
+        Kind(
+            "regressors",
+            "regressor",
+            {
+                "forest": "arcloop.surrogates.regression:ForestRegressor",
+                "gp": "arcloop.surrogates.regression:GPRegressor",
+            },
+            "fit(), predict(), sample_y() and get_params()",
+            _is_regressor,
+        ),
+        Kind(
+            "acquisitions",
+            "acquisition",
+            {
+                "ei": "arcloop.screening.acquisitions:ExpectedImprovement",
+                "pi": "arcloop.screening.acquisitions:ProbabilityOfImprovement",
+                "ucb": "arcloop.screening.acquisitions:ConfidenceBound",
+                "lcb": "arcloop.screening.acquisitions:ConfidenceBound",
+                "mean": "arcloop.screening.acquisitions:PosteriorMean",
+                "thompson": "arcloop.screening.acquisitions:ThompsonSampling",
+                "p_target": "arcloop.screening.acquisitions:ProbabilityOfTarget",
+                "random": "arcloop.screening.acquisitions:RandomChoice",
+            },
+            "select(belief, k, rng)",
+            _has_methods("select"),
         ),
         Kind(
             "oracles",

@@ -27,3 +27,14 @@ _.__getattr__  # noqa: B018, F821
 
 # Prefect's task key comes from the function's qualified name: one per step (arcloop.tasks.campaign).
 _.__qualname__  # noqa: B018, F821
+
+# Read by registry name (arcloop.registry: acquisitions), not by attribute.
+_.ProbabilityOfImprovement  # noqa: B018, F821
+_.ConfidenceBound  # noqa: B018, F821
+_.PosteriorMean  # noqa: B018, F821
+
+# Fitted attributes a user inspects (scikit-learn style), and the replicate count of each input.
+_.nlml_  # noqa: B018, F821
+_.optimizer_failed_  # noqa: B018, F821
+_.noise_  # noqa: B018, F821
+_.replicates  # noqa: B018, F821

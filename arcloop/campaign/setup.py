@@ -11,15 +11,16 @@ import numpy as np
 from arcloop.campaign.state import CampaignState, no_proposals
 from arcloop.candidates import apply_feasibility
 from arcloop.config import CampaignConfig
-from arcloop.data import alloy_fractions, alloy_labels
+from arcloop.data import ELEMENTS, alloy_fractions, alloy_labels
 from arcloop.errors import ArcloopError
-from arcloop.materials import FAMILY_NAMES, dominant_family, n_elements
+from arcloop.materials import FAMILY_NAMES, dominant_family
 from arcloop.oracles import Oracle, build_oracle
 from arcloop.policies import (
     Candidates,
     Policy,
     build_policy,
 )
+from arcloop.targets import composition_rules_mask
 
 PURPOSES = ("split", "initial", "train", "candidates", "policy", "oracle", "truth", "imbalance", "surrogate")
 
@@ -107,6 +108,7 @@ def _imbalanced_rows(
 def prepare(config: CampaignConfig) -> CampaignSetup:
     """Split the dataset, label it by truth, draw the scenario's initial set, build the oracles and the
     policy. Fails early, with one line, on anything a user can get wrong."""
+    check_alloy_target(config)
     pool_X, real_y = alloy_fractions(), alloy_labels()
     truth = build_oracle(config.oracle.model_copy(update={"wrappers": []}))
     observe = build_oracle(config.oracle)
@@ -178,11 +180,25 @@ def prepare(config: CampaignConfig) -> CampaignSetup:
 
 
 def target_mask(config: CampaignConfig, X: np.ndarray, true_labels: np.ndarray) -> np.ndarray:
-    """(n,) bool: truth says single phase and (optionally) at least ``min_elements`` elements."""
+    """(n,) bool: truth says single phase and the composition obeys the target's rules (at least
+    ``min_elements`` elements, excluded elements, fraction and family-share bounds)."""
     hit = np.asarray(true_labels) == 1
-    if config.target.min_elements is not None and len(X):
-        hit &= n_elements(X, config.target.element_threshold) >= config.target.min_elements
+    if len(X):
+        hit &= composition_rules_mask(config.target, X, ELEMENTS)
     return hit
+
+
+def check_alloy_target(config: CampaignConfig) -> None:
+    """The alloy campaign (SSVAE, pool or latent source) looks for single-phase alloys: its target is
+    ``single_phase`` equal to 1, with any composition rules. A continuous property or another goal
+    belongs to a dataset campaign (``dataset:``, :mod:`arcloop.screening`)."""
+    target = config.target
+    other_goal = target.goal is not None or target.above is not None or target.below is not None
+    if (target.property not in (None, "single_phase")) or other_goal or target.equals not in (None, 1):
+        raise ArcloopError(
+            "target: the alloy campaign looks for single_phase equals 1 (plus composition rules); "
+            "for another property or goal set dataset: (e.g. dataset: hea) to run a screening campaign"
+        )
 
 
 def initial_state(setup: CampaignSetup) -> CampaignState:

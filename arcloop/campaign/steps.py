@@ -45,8 +45,9 @@ from arcloop.campaign.setup import (
 )
 from arcloop.campaign.state import CampaignState
 from arcloop.candidates import latent_candidates, pool_candidates
+from arcloop.data import ELEMENTS
 from arcloop.errors import ArcloopError
-from arcloop.materials import format_formula, n_elements
+from arcloop.materials import format_formula
 from arcloop.metrics import (
     SAME_COMPOSITION,
     campaign_bandwidth,
@@ -64,6 +65,7 @@ from arcloop.policies import (
     Context,
 )
 from arcloop.surrogates import BaseSurrogate
+from arcloop.targets import composition_rules_mask
 
 SURROGATE_FILE = "surrogate.pkl"
 
@@ -244,13 +246,11 @@ def propose(setup: CampaignSetup, state: CampaignState, models: Models) -> Propo
 
 
 def discovery_possible(setup: CampaignSetup, state: CampaignState, X: np.ndarray) -> np.ndarray:
-    """(n,) bool: the composition part of "would be a discovery", known before any experiment: enough
-    elements for the target, and at least ``target.novelty`` at.% from the reference set and from
+    """(n,) bool: the composition part of "would be a discovery", known before any experiment: the
+    target's composition rules, and at least ``target.novelty`` at.% from the reference set and from
     every earlier discovery."""
     config = setup.config
-    possible = np.ones(len(X), dtype=bool)
-    if config.target.min_elements is not None:
-        possible &= n_elements(X, config.target.element_threshold) >= config.target.min_elements
+    possible = composition_rules_mask(config.target, X, ELEMENTS) if len(X) else np.ones(0, dtype=bool)
     known = np.concatenate([setup.reference_X, state.proposed_X[state.proposed_discovery]])
     distance = nearest_distance(X, known)
     possible &= (distance >= config.target.novelty) & (distance > SAME_COMPOSITION)

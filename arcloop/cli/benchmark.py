@@ -20,6 +20,23 @@ from arcloop import DEFAULT_TRACKING_URI
 from arcloop.errors import ArcloopError
 
 
+def _screening_benchmark(
+    config: Path, dask_address: str | None, max_workers: int | None, as_json: bool
+) -> None:
+    """A grid of screening campaigns (``datasets:`` in the config): arcloop.screening.benchmark."""
+    from arcloop.config import read_yaml, validated
+    from arcloop.flows.screening import run_screening_benchmark
+    from arcloop.screening import ScreeningBenchmarkConfig
+
+    bench = validated(ScreeningBenchmarkConfig, read_yaml(config))
+    result = run_screening_benchmark(bench, max_workers=max_workers, dask_address=dask_address)
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    typer.echo((Path(result["folder"]) / "table.md").read_text())
+    typer.echo(f"{result['campaigns']} campaigns in {result['seconds']} s; report: {result['folder']}")
+
+
 def benchmark(
     config: Path = typer.Option(..., "--config", "-c", help="YAML BenchmarkConfig (see examples/)"),
     runner: str | None = typer.Option(
@@ -40,7 +57,11 @@ def benchmark(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from arcloop.config import load_benchmark_config
+    from arcloop.config import load_benchmark_config, read_yaml
+
+    if "datasets" in read_yaml(config):
+        _screening_benchmark(config, dask_address, max_workers, as_json)
+        return
     from arcloop.flows.benchmark import add_progress_listener, run_benchmark
     from arcloop.interrupt import stop_on_signals
     from arcloop.tasks.settings import drain_events

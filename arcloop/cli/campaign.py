@@ -87,13 +87,39 @@ def campaign(
     tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking URI"),
     experiment: str | None = typer.Option(None, help="MLflow experiment name"),
     state_dir: Path | None = typer.Option(None, "--state-dir", help="checkpoint folder"),
+    dataset: str | None = typer.Option(
+        None,
+        "--dataset",
+        help="a packaged dataset (arcloop data list) or a CSV/Parquet file: a screening campaign",
+    ),
     resume: bool = typer.Option(False, "--resume", help="continue the campaign in --state-dir"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object at the end"),
 ) -> None:
-    """Run an active-learning campaign: train, propose, label, measure, checkpoint, log."""
+    """Run an active-learning campaign: train, propose, label, measure, checkpoint, log.
+
+    With a dataset (--dataset or dataset: in the config) it is a screening campaign over that
+    dataset's inputs, for its property and target (arcloop.screening)."""
     from arcloop.config import load_campaign_config, read_yaml
 
     base = read_yaml(config) if config else {}
+    if dataset is not None or "dataset" in base:
+        if oracle is not None or source is not None:
+            raise ArcloopError(
+                "--oracle and --source belong to alloy campaigns; a dataset campaign's oracle is its data"
+            )
+        overrides = {
+            "dataset": dataset,
+            "iterations": iterations,
+            "batch_size": batch_size,
+            "seed": seed,
+            "tracking.uri": tracking_uri,
+            "tracking.experiment": experiment,
+            "state_dir": str(state_dir) if state_dir else None,
+        }
+        if policy is not None and (base.get("policy") or {}).get("name") != policy:
+            overrides["policy"] = {"name": policy}
+        _print_screening(_run_screening(base, overrides, resume), as_json)
+        return
     overrides: dict[str, Any] = {
         "candidates.source": source,
         "iterations": iterations,
@@ -111,6 +137,33 @@ def campaign(
     _print_summary(run_with_progress(campaign_config, resume, show_progress=not as_json), as_json)
 
 
+def _run_screening(base: dict[str, Any], overrides: dict[str, Any], resume: bool) -> dict[str, Any]:
+    from arcloop.config import set_path, validated
+    from arcloop.flows.screening import run_screening_flow
+    from arcloop.screening import ScreeningConfig
+
+    data = dict(base)
+    for dotted, value in overrides.items():
+        if value is not None:
+            set_path(data, dotted, value)
+    return run_screening_flow(validated(ScreeningConfig, data), resume=resume)
+
+
+def _print_screening(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(result, default=float))
+        return
+    typer.echo(
+        f"{result['dataset']}: {result['target']}; {result['experiments']} experiments, "
+        f"{result['targets_found']} of {result['n_targets']} targets found "
+        f"(MLflow run {result['mlflow_run_id']})"
+    )
+    for key, value in result.items():
+        if key.startswith(("top_after", "experiments_to", "af_", "ef_after")):
+            typer.echo(f"  {key:22s} {value:.4g}")
+    typer.echo(f"state: {result['state_dir']}   (history.csv, summary.json, top_fraction.png)")
+
+
 def resume_campaign(
     state_dir: Path = typer.Argument(..., help="the campaign's --state-dir"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object at the end"),
@@ -122,6 +175,12 @@ def resume_campaign(
 
     if not config_path(state_dir).is_file():
         raise ArcloopError(f"state dir {state_dir}: no config.yaml; is this a campaign's --state-dir?")
+    from arcloop.config import read_yaml
+
+    saved = read_yaml(config_path(state_dir))
+    if "dataset" in saved:
+        _print_screening(_run_screening(saved, {"state_dir": str(state_dir)}, True), as_json)
+        return
     campaign_config = load_campaign_config(config_path(state_dir), {"state_dir": str(state_dir)})
     _print_summary(run_with_progress(campaign_config, True, show_progress=not as_json), as_json)
 

@@ -2,7 +2,9 @@
 
 from arcloop.materials.composition import (
     N_ELEMENTS,
+    PERIODIC_TABLE,
     format_formula,
+    formula_amounts,
     integer_percentages,
     parse_formula,
     round_to_percent,
@@ -15,11 +17,13 @@ __all__ = [
     "FAMILIES",
     "FAMILY_NAMES",
     "N_ELEMENTS",
+    "PERIODIC_TABLE",
     "descriptor_matrix",
     "descriptors",
     "dominant_family",
     "families",
     "format_formula",
+    "formula_amounts",
     "integer_percentages",
     "n_elements",
     "parse_formula",

@@ -25,8 +25,9 @@ PERIODIC_TABLE = frozenset(
 _TOKEN = re.compile(r"([A-Z][a-z]?)(\d+(?:\.\d*)?|\.\d+)?")
 
 
-def parse_formula(formula: str) -> np.ndarray:
-    """Parse ``"Al0.5CoCrFeNi"`` or ``"Fe19Ni19Cr19Co13Al19Mo9"`` into 30 fractions summing to 1.
+def formula_amounts(formula: str) -> dict[str, float]:
+    """Parse ``"Al0.5CoCrFeNi"`` into ``{"Al": 0.5, "Co": 1.0, ...}`` (amounts as written, in order of
+    first appearance), over any element of the periodic table.
 
     A missing amount counts as 1; whitespace is ignored; a repeated element adds up.
     Raises :class:`ArcloopError` naming the offending symbol or amount.
@@ -36,7 +37,7 @@ def parse_formula(formula: str) -> np.ndarray:
     text = "".join(formula.split())
     if not text:
         raise ArcloopError("formula: empty string; give elements and amounts, e.g. 'Al0.5CoCrFeNi'")
-    amounts = np.zeros(N_ELEMENTS)
+    amounts: dict[str, float] = {}
     position = 0
     while position < len(text):
         match = _TOKEN.match(text, position)
@@ -48,16 +49,28 @@ def parse_formula(formula: str) -> np.ndarray:
         symbol, amount_text = match.groups()
         if symbol not in PERIODIC_TABLE:
             raise ArcloopError(f"formula {formula!r}: unknown element symbol {symbol!r}")
+        amount = 1.0 if amount_text is None else float(amount_text)
+        if not math.isfinite(amount) or amount <= 0.0:
+            raise ArcloopError(f"formula {formula!r}: amount of {symbol} must be positive, got {amount_text}")
+        amounts[symbol] = amounts.get(symbol, 0.0) + amount
+        position = match.end()
+    return amounts
+
+
+def parse_formula(formula: str) -> np.ndarray:
+    """Parse ``"Al0.5CoCrFeNi"`` or ``"Fe19Ni19Cr19Co13Al19Mo9"`` into 30 fractions summing to 1.
+
+    A missing amount counts as 1; whitespace is ignored; a repeated element adds up.
+    Raises :class:`ArcloopError` naming the offending symbol or amount.
+    """
+    amounts = np.zeros(N_ELEMENTS)
+    for symbol, amount in formula_amounts(formula).items():
         if symbol not in _INDEX:
             raise ArcloopError(
                 f"formula {formula!r}: element {symbol!r} is not in arcloop's 30-element basis "
                 f"({' '.join(ELEMENTS)})"
             )
-        amount = 1.0 if amount_text is None else float(amount_text)
-        if not math.isfinite(amount) or amount <= 0.0:
-            raise ArcloopError(f"formula {formula!r}: amount of {symbol} must be positive, got {amount_text}")
         amounts[_INDEX[symbol]] += amount
-        position = match.end()
     return amounts / amounts.sum()
 
 

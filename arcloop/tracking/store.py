@@ -189,9 +189,15 @@ def _param_value(value: Any) -> str:
 
 def log_metrics(uri: str, run_id: str, metrics: Mapping[str, float], step: int) -> int:
     """Log finite metrics at ``step`` in batches, leaving out NaN/inf (undefined); returns the count."""
+    return log_metric_steps(uri, run_id, [(step, metrics)])
+
+
+def log_metric_steps(uri: str, run_id: str, steps: list[tuple[int, Mapping[str, float]]]) -> int:
+    """Log the finite metrics of several steps in as few batches as MLflow allows; returns the count."""
     now = int(time.time() * 1000)
     items = [
         Metric(key, float(value), now, step)
+        for step, metrics in steps
         for key, value in metrics.items()
         if value is not None and math.isfinite(float(value))
     ]
