@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from arcloop import DEFAULT_TRACKING_URI
 from arcloop.candidates import CandidateConfig
@@ -22,7 +22,7 @@ from arcloop.policies import (
     PolicyConfig,
 )
 from arcloop.surrogates.config import SurrogateConfig
-from arcloop.targets import TargetConfig
+from arcloop.targets import TargetConfig, source_defaults
 
 
 def validated(model: type[BaseModel], data: Any, prefix: str = "") -> Any:
@@ -119,6 +119,22 @@ class CampaignConfig(StrictModel):
     oracle_calls: OracleRetryConfig = Field(default_factory=OracleRetryConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     state_dir: Path = Field(Path("arcloop-state"), description="checkpoints for --resume")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _target_defaults(cls, data: Any) -> Any:
+        # Filled in before validation, so the dumped config (config.yaml, MLflow params) says what
+        # the campaign used.
+        if not isinstance(data, Mapping):
+            return data
+        candidates = data.get("candidates") or {}
+        source = candidates.get("source", "latent") if isinstance(candidates, Mapping) else candidates.source
+        target = data.get("target") or {}
+        if isinstance(target, BaseModel):
+            target = target.model_dump()
+        if not isinstance(target, Mapping):
+            return data
+        return {**data, "target": source_defaults(dict(target), str(source))}
 
     @property
     def run_name(self) -> str:

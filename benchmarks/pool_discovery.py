@@ -26,8 +26,9 @@ Methods:
 - ``POLICY@SURROGATE`` (e.g. ``greedy@forest``, ``thompson@gp``, ``uncertainty@ssvae``): arcloop's own
   campaign loop (``arcloop.campaign.plain.run_plain``: the loop every campaign runs, without MLflow) on this
   task: candidates = the pool, oracle = ``lookup`` (the real label), 32 initial alloys, no held-out
-  set, target = single phase with ≥ 6 elements, ``target.novelty`` 0 and ``reference: none`` (a
-  discovery is then a target composition not labelled before: what "found" counts), the policy's
+  set, target = single phase with ≥ 6 elements and the pool's defaults (``target.novelty`` 0 and
+  ``reference: none``: a discovery is a target composition not labelled before, what "found"
+  counts; a user's config that sets nothing else gets the same), the policy's
   default parameters and batch builder, surrogates ``forest``, ``gp`` (latent space),
   ``gp_descriptors`` and ``ssvae`` with their defaults. The policy ranks by P(target) = the
   surrogate's draws × the target's composition part; nobody restricts the pool by hand.
@@ -123,7 +124,7 @@ def campaign_config(seed: int, policy: str = "random", surrogate: str = "forest"
             "surrogate": SURROGATES[surrogate],
             "oracle": {"name": "lookup"},
             "scenario": {"kind": "random", "n_initial": N_INITIAL, "holdout_fraction": 0.0},
-            "target": {"min_elements": MIN_ELEMENTS, "novelty": 0.0, "reference": "none"},
+            "target": {"min_elements": MIN_ELEMENTS},  # the pool's defaults: novelty 0, reference none
             "tracking": {"uri": f"sqlite:///{folder}/mlruns.db"},
             "state_dir": f"{folder}/state",
         },

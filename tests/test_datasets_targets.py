@@ -39,6 +39,11 @@ def test_a_formula_table_is_grouped_by_input_with_the_mean_property(tmp_path):
     assert any("4 rows → 2 distinct inputs" in note for note in data.notes)
 
 
+def test_inputs_that_differ_slightly_stay_apart(tmp_path):
+    data = load_dataset(write(tmp_path, "a,b,y\n1.00,2,1\n1.04,2,3\n1.00,2,5\n"))
+    assert len(data) == 2 and data.values("y").tolist() == [3.0, 3.0] and data.replicates.tolist() == [2, 1]
+
+
 def test_parameters_are_inferred_as_every_column_but_the_last():
     data = load_dataset("crossed-barrel")
     assert data.input_kind == "parameters" and data.input_names == ("n", "theta", "r", "t")
@@ -142,6 +147,8 @@ def test_the_exact_random_baseline_matches_enumeration(n_pool, targets):
         found_after, to_j = brute_force(n_pool, targets, j)
         np.testing.assert_allclose(random_expected_found(n_pool, m, np.arange(1, n_pool + 1)), found_after)
         assert random_experiments_to(n_pool, m, level) == pytest.approx(to_j)
+    # half of 5 targets is the 3rd target (⌈2.5⌉), not the 2nd: 3·(10 + 1)/(5 + 1)
+    assert random_experiments_to(10, 5, 0.5) == pytest.approx(5.5)
 
 
 def test_top_fraction_curve_and_af_on_a_hand_built_order():
@@ -180,3 +187,19 @@ def test_thompson_gives_each_slot_its_own_draw_and_never_repeats():
     draws = np.array([[3.0, 0.0, 0.0], [3.0, 2.0, 0.0]])
     picks = ThompsonSampling().select(belief([0, 0, 0], [1, 1, 1], draws=draws), 3, np.random.default_rng(1))
     assert sorted(picks.tolist()) == [0, 1, 2] and picks[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"candidates": {"source": "pool"}}, (0.0, "none")),  # screening known alloys: every target counts
+        ({}, (5.0, "dataset")),  # generated alloys: new against the dataset
+        ({"candidates": {"source": "pool"}, "target": {"novelty": 5}}, (5.0, "dataset")),
+        ({"candidates": {"source": "pool"}, "target": {"reference": "initial"}}, (0.0, "initial")),
+    ],
+)
+def test_novelty_defaults_follow_the_candidate_source(settings, expected):
+    from arcloop.config import CampaignConfig
+
+    target = CampaignConfig(**settings).target
+    assert (target.novelty, target.reference) == expected

@@ -356,3 +356,32 @@ def test_gp_predict_rejects_wrong_latent_dimension(step_gp: GPSurrogate) -> None
 def test_ssvae_n_draws_cannot_exceed_members(heads: SSVAE, real_split: dict[str, np.ndarray]) -> None:
     with pytest.raises(ArcloopError, match="n_draws: 9 > the model's 5 heads"):
         SSVAESurrogate(n_draws=9).fit(real_split["X_l"], real_split["y"], model=heads)
+
+
+def test_gp_refits_with_more_jitter_when_the_inducing_covariance_does_not_factor(monkeypatch):
+    """A fit whose K_uu fails to factor is redone with 10 × the jitter (then 100 ×), and gives up
+    with one line after that; seen on a real latent frame (pool, imbalance, seed 1)."""
+    from arcloop.data import alloy_fractions, alloy_labels
+    from arcloop.surrogates.gp import GPSurrogate
+
+    X, y = alloy_fractions()[:60], alloy_labels()[:60]
+    z = np.random.default_rng(0).normal(size=(60, 2))
+    train = GPSurrogate._train
+    tried: list[float] = []
+
+    def failing_first(self, *args):
+        tried.append(args[-1])
+        if len(tried) == 1:
+            raise torch.linalg.LinAlgError("not positive-definite")
+        return train(self, *args)
+
+    monkeypatch.setattr(GPSurrogate, "_train", failing_first)
+    surrogate = GPSurrogate(random_state=0, n_steps=5).fit(X, y, z=z)
+    assert tried == [1.0, 10.0] and surrogate.model_.jitter == pytest.approx(10 * surrogate.jitter)
+
+    def always_failing(self, *args):
+        raise torch.linalg.LinAlgError("not positive-definite")
+
+    monkeypatch.setattr(GPSurrogate, "_train", always_failing)
+    with pytest.raises(ArcloopError, match="does not factor even at 100 × jitter"):
+        GPSurrogate(random_state=0, n_steps=5).fit(X, y, z=z)

@@ -367,7 +367,7 @@ def drive(
     notify: Notify | None = None,
     extra_tags: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The loop of DESIGN.md, checkpointed after every labelled batch, tracked in one MLflow run.
+    """The loop of docs/design.md, checkpointed after every labelled batch, tracked in one MLflow run.
 
     A stop request (:mod:`arcloop.interrupt`) is honoured between steps: the MLflow run ends as
     KILLED and :class:`CampaignInterrupted` says how to resume. The loop runs its numerical libraries

@@ -80,7 +80,7 @@ class CampaignState:
     proposed_observed: np.ndarray  # (P,) int64 observed label, -1 unless status is ok
     proposed_true: np.ndarray  # (P,) int64 truth's label, -1 where truth abstains
     proposed_hit: np.ndarray  # (P,) bool: result returned and truth says target
-    proposed_discovery: np.ndarray  # (P,) bool: a hit that is new (DESIGN.md)
+    proposed_discovery: np.ndarray  # (P,) bool: a hit that is new (docs/design.md)
     previous_pool_z: np.ndarray  # (N, d) last iteration's encoding of the loop rows ((0, 0) before any)
     history: list[dict[str, Any]] = field(default_factory=list)  # one row per proposal
     metrics: list[dict[str, float]] = field(default_factory=list)  # one dict per finished iteration

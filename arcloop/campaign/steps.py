@@ -7,7 +7,7 @@ overhead baseline); the set-up they read is :mod:`arcloop.campaign.setup`.
 All randomness is derived from (seed, iteration, purpose[, attempt]) with ``numpy.random.SeedSequence``,
 so a resumed campaign draws exactly what an uninterrupted one draws.
 
-The measurement model (DESIGN.md, "Truth and observations", "What counts as a discovery"):
+The measurement model (docs/design.md, "Truth and observations", "What counts as a discovery"):
 
 - *Truth* is the campaign's oracle without its observation wrappers. It labels the initial set, the
   held-out set and every proposal; model health and discoveries are scored against it.

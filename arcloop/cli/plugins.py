@@ -12,6 +12,8 @@ LISTED: dict[str, tuple[str, ...]] = {
     "policies": ("policies", "builders"),
     "surrogates": ("surrogates",),
     "oracles": ("oracles", "wrappers"),
+    "acquisitions": ("acquisitions",),
+    "regressors": ("regressors",),
 }
 
 
@@ -59,10 +61,21 @@ policies_app = typer.Typer(
     help="Steering policies and batch builders (built in and plugins).", no_args_is_help=True
 )
 surrogates_app = typer.Typer(help="Surrogates: P(single phase) with posterior draws.", no_args_is_help=True)
+acquisitions_app = typer.Typer(
+    help="Acquisitions of screening campaigns (arcloop campaign --dataset): EI, PI, LCB, ...",
+    no_args_is_help=True,
+)
+regressors_app = typer.Typer(
+    help="Surrogates of a property for screening campaigns: forest and GP regressors.", no_args_is_help=True
+)
 add_list_command(policies_app, "policies")
 add_list_command(surrogates_app, "surrogates")
+add_list_command(acquisitions_app, "acquisitions")
+add_list_command(regressors_app, "regressors")
 
 
 def register(root: typer.Typer) -> None:
     root.add_typer(policies_app, name="policies")
     root.add_typer(surrogates_app, name="surrogates")
+    root.add_typer(acquisitions_app, name="acquisitions")
+    root.add_typer(regressors_app, name="regressors")

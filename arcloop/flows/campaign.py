@@ -1,4 +1,4 @@
-"""The campaign flow: the loop of DESIGN.md with each step a Prefect task, tracked in one MLflow run."""
+"""The campaign flow: the loop of docs/design.md with each step a Prefect task, tracked in one MLflow run."""
 
 from __future__ import annotations
 

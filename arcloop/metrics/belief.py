@@ -1,7 +1,7 @@
 """Belief against truth: how far what the loop was told, and what its surrogate believes, sit from
 what is real.
 
-*Truth* is the campaign's oracle without its observation wrappers (DESIGN.md, "Truth and
+*Truth* is the campaign's oracle without its observation wrappers (docs/design.md, "Truth and
 observations"); *belief* is what the loop received (the observed labels) or what its surrogate
 predicts. Both readings are in composition space (no latent frame) and are 0 when the loop is told
 the truth and its surrogate is calibrated in the large.

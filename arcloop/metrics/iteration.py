@@ -1,4 +1,4 @@
-"""The one call the campaign flow makes per iteration: every metric of DESIGN.md as a flat ``{name: float}``.
+"""The one call the campaign flow makes per iteration: every metric of docs/design.md as ``{name: float}``.
 
 Which set each metric describes:
 

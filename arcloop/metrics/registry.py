@@ -54,7 +54,7 @@ class MetricSpec:
 
 
 METRICS: tuple[MetricSpec, ...] = (
-    # discovery: against truth, per proposal (see arcloop.campaign.setup and DESIGN.md)
+    # discovery: against truth, per proposal (see arcloop.campaign.setup and docs/design.md)
     MetricSpec(
         "discovery/hits_batch",
         "proposals of this batch that truth says are targets (result returned)",

@@ -7,7 +7,7 @@ Two kinds of figures, each under one name everywhere (CSV, records, Markdown):
   ``discovery/discoveries``), taken at the last iteration (``final``) or averaged over the iterations
   (``auc``, the area under the curve per iteration).
 - ``ef_vs_random.…``, ``ef_half_vs_random.…``, ``af_vs_random.…``: the enhancement and acceleration factors of
-  Rohr et al. (Chem. Sci. 11, 2696, 2020) computed on *discoveries* (truth hits that are new, see DESIGN.md)
+  Rohr et al. (Chem. Sci. 11, 2696, 2020) computed on *discoveries* (new truth hits, docs/design.md)
   against the ``random`` campaign with the same oracle, scenario and seed, at pick resolution (one step per
   paid proposal, from each outcome's ``discovery_picks``); median and interquartile range over seeds. See
   :func:`pick_factors` for the definitions and when they are NaN.

@@ -46,7 +46,6 @@ from arcloop.targets import ResolvedTarget, composition_rules_mask, probability_
 
 STATE_FILE = "screening.json"
 CONFIG_FILE = "config.yaml"
-N_DRAWS = 64  # posterior draws per candidate for Thompson sampling and P(target) (forest: its trees)
 DENSE_READINGS = 50  # bias / diversity readings every iteration up to this many experiments, then every 10th
 
 
@@ -192,7 +191,9 @@ def belief_of(
     if _needs_draws(policy):
         raw = np.asarray(
             surrogate.sample_y(
-                X[candidates], n_samples=N_DRAWS, random_state=derived_seed(config.seed, iteration, "policy")
+                # the surrogate's own number of draws: a forest's trees, a GP's default 64
+                X[candidates],
+                random_state=derived_seed(config.seed, iteration, "policy"),
             )
         )
         draws = setup.target.utility(raw)

@@ -739,8 +739,10 @@ def write_report(
     figures = report.figures(folder)
     text = report.markdown(figures)
     (folder / "report.md").write_text(text)
+    # 12 significant digits: the bootstrap's sums differ in the last bit between numpy builds, and
+    # a regenerated effects.csv must come out byte for byte as committed.
     effects_table(report.campaigns, report.comparisons, study.bootstrap, study.bootstrap_seed).to_csv(
-        folder / "effects.csv", index=False
+        folder / "effects.csv", index=False, float_format="%.12g"
     )
     return [folder / name for name in FILES] + figures
 

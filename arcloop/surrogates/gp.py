@@ -171,6 +171,41 @@ class GPSurrogate(BaseSurrogate):
             lengthscale = torch.as_tensor(np.where(spread > 0, spread, 1.0), dtype=torch.float32)
             variance = 1.0
         steps = self.warm_steps if warm else self.n_steps
+        # A latent frame can put inducing points nearly on top of each other, and K_uu then fails to
+        # factor in float32 at the set jitter: the fit is redone, from the same seed, with 10 × and
+        # 100 × the jitter (a fit that factors at first is unchanged, bit for bit).
+        for attempt, multiplier in enumerate((1.0, 10.0, 100.0)):
+            try:
+                gpc, loss = self._train(
+                    Xt, yt, chosen, d, lengthscale, variance, steps, fit_index, multiplier
+                )
+                break
+            except torch.linalg.LinAlgError:
+                if attempt == 2:
+                    raise ArcloopError(
+                        "gp: the inducing-point covariance does not factor even at 100 × jitter; "
+                        "raise surrogate.params.jitter"
+                    ) from None
+        self.model_ = gpc
+        self.lengthscales_ = gpc.kernel.lengthscale.detach().double().numpy().copy()
+        self.variance_ = float(gpc.kernel.variance.detach())
+        self.loss_ = float(loss.detach()) / m
+        self.n_fits_ += 1
+        return self
+
+    def _train(
+        self,
+        Xt: torch.Tensor,
+        yt: torch.Tensor,
+        chosen: np.ndarray,
+        d: int,
+        lengthscale: torch.Tensor,
+        variance: float,
+        steps: int,
+        fit_index: int,
+        jitter_multiplier: float,
+    ) -> tuple[gp.models.VariationalSparseGP, torch.Tensor]:
+        """One training run of the variational GP classifier (see :meth:`fit`)."""
         with _seeded(self._seed(2, fit_index)), _torch_block(self.n_threads):
             kernel = gp.kernels.RBF(
                 input_dim=d, variance=torch.tensor(float(variance)), lengthscale=lengthscale
@@ -182,7 +217,7 @@ class GPSurrogate(BaseSurrogate):
                 Xu=Xt[torch.as_tensor(chosen)].clone(),
                 likelihood=gp.likelihoods.Binary(),
                 whiten=True,
-                jitter=float(self.jitter),
+                jitter=float(self.jitter) * jitter_multiplier,
             )
             optimizer = torch.optim.Adam(gpc.parameters(), lr=float(self.learning_rate))
             loss_fn = TraceMeanField_ELBO().differentiable_loss
@@ -192,12 +227,7 @@ class GPSurrogate(BaseSurrogate):
                 loss = loss_fn(gpc.model, gpc.guide)
                 loss.backward()
                 optimizer.step()
-        self.model_ = gpc
-        self.lengthscales_ = gpc.kernel.lengthscale.detach().double().numpy().copy()
-        self.variance_ = float(gpc.kernel.variance.detach())
-        self.loss_ = float(loss.detach()) / m
-        self.n_fits_ += 1
-        return self
+        return gpc, loss
 
     def posterior_f(
         self, X: np.ndarray, z: np.ndarray | None = None, full_cov: bool = False

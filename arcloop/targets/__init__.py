@@ -16,9 +16,10 @@ an element family's total share). An input is a target when its value meets the 
 every rule. P(target) of a candidate is the share of the surrogate's posterior draws of the property
 that meet the goal, times the rules (0 or 1).
 
-Novelty (``novelty`` at.% from the ``reference`` set) belongs to the statement too; it applies to
-composition campaigns on generated alloys (:mod:`arcloop.campaign`), where it is the point. A pool
-screening campaign counts every distinct target input once.
+Novelty (``novelty`` at.% from the ``reference`` set) belongs to the statement too, with a default
+that depends on the source (:func:`source_defaults`): for generated alloys novelty against
+the dataset is the point (5 at.%); in a pool, screening known candidates, every distinct target
+counts once (novelty 0, no reference). A screening campaign is a pool.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -35,6 +36,7 @@ from arcloop.errors import ArcloopError
 from arcloop.materials import FAMILIES, PERIODIC_TABLE
 
 Goal = Literal["maximize", "minimize"]
+GENERATED_NOVELTY = 5.0  # at.%: the default radius of a discovery among generated alloys
 
 
 class Bounds(BaseModel):
@@ -75,13 +77,18 @@ class TargetConfig(BaseModel):
     family_share: dict[str, Bounds] = Field(
         default_factory=dict, description=f"bounds on an element family's share: {', '.join(FAMILIES)}"
     )
-    novelty: float = Field(
-        5.0, ge=0.0, le=100.0, description="at.% a discovery must be away from known alloys and earlier ones"
+    novelty: float | None = Field(
+        None,
+        ge=0.0,
+        le=100.0,
+        description="at.% a discovery must be away from known alloys and earlier ones; default: "
+        f"{GENERATED_NOVELTY:g} for generated alloys (latent source), 0 in a pool (every target counts)",
     )
-    reference: Literal["dataset", "initial", "none"] = Field(
-        "dataset",
+    reference: Literal["dataset", "initial", "none"] | None = Field(
+        None,
         description="what is already known: the packaged dataset (less the pool source's own "
-        "candidate rows), the initial labelled set, or nothing",
+        "candidate rows), the initial labelled set, or nothing; default: dataset for generated "
+        "alloys, none in a pool",
     )
 
     @field_validator("exclude")
@@ -127,6 +134,21 @@ class TargetConfig(BaseModel):
                 "goal (maximize / minimize, with top_fraction)"
             )
         return self.model_copy(update=dict(default))
+
+
+def source_defaults(target: dict[str, Any], source: str) -> dict[str, Any]:
+    """A ``target:`` mapping with the novelty defaults of its candidate source (docs/design.md): for
+    generated alloys a discovery must be new, ``GENERATED_NOVELTY`` at.% from the dataset and earlier
+    discoveries; in a pool of known candidates every distinct target counts (novelty 0, nothing known
+    beforehand). A novelty given without a reference is measured against the dataset, as before."""
+    filled = dict(target)
+    if filled.get("novelty") is None:
+        filled["novelty"] = 0.0 if source == "pool" else GENERATED_NOVELTY
+    if filled.get("reference") is None:
+        novelty = filled["novelty"]
+        positive = isinstance(novelty, (int, float)) and novelty > 0
+        filled["reference"] = "dataset" if positive else "none"
+    return filled
 
 
 def composition_rules_mask(target: TargetConfig, X: np.ndarray, elements: Sequence[str]) -> np.ndarray:
@@ -233,4 +255,5 @@ __all__ = [
     "composition_rules_mask",
     "probability_of_target",
     "resolve_target",
+    "source_defaults",
 ]
