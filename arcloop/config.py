@@ -6,9 +6,9 @@ import copy
 import hashlib
 import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -23,6 +23,8 @@ from arcloop.policies import (
 )
 from arcloop.surrogates.config import SurrogateConfig
 from arcloop.targets import TargetConfig, source_defaults
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def validated(model: type[BaseModel], data: Any, prefix: str = "") -> Any:
@@ -179,6 +181,13 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def first_repeated(labels: Iterable[str]) -> str | None:
+    """The alphabetically first label that occurs more than once; None when all are distinct."""
+    listed = list(labels)
+    repeated = sorted({label for label in listed if listed.count(label) > 1})
+    return repeated[0] if repeated else None
+
+
 def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
     """Set ``data['a']['b'] = value`` for ``dotted='a.b'`` (CLI overrides of YAML values)."""
     *parents, leaf = dotted.split(".")
@@ -188,11 +197,13 @@ def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = value
 
 
-def load_campaign_config(
-    source: Path | Mapping[str, Any] | None = None, overrides: Mapping[str, Any] | None = None
-) -> CampaignConfig:
+def load_config(
+    model: type[ModelT],
+    source: Path | Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> ModelT:
     """A YAML file or its already-read mapping (optional) + dotted overrides (``{"policy.name":
-    "greedy"}``) → validated config."""
+    "greedy"}``; None values are left out) → a validated ``model``."""
     if isinstance(source, Mapping):
         data = copy.deepcopy(dict(source))
     elif source:
@@ -202,7 +213,14 @@ def load_campaign_config(
     for dotted, value in (overrides or {}).items():
         if value is not None:
             set_path(data, dotted, value)
-    return validated(CampaignConfig, data)
+    return validated(model, data)
+
+
+def load_campaign_config(
+    source: Path | Mapping[str, Any] | None = None, overrides: Mapping[str, Any] | None = None
+) -> CampaignConfig:
+    """:func:`load_config` of a :class:`CampaignConfig`."""
+    return load_config(CampaignConfig, source, overrides)
 
 
 def dump_yaml(config: BaseModel) -> str:
@@ -357,19 +375,17 @@ class BenchmarkConfig(StrictModel):
     @field_validator("surrogates")
     @classmethod
     def _distinct_surrogates(cls, surrogates: list[SurrogateConfig]) -> list[SurrogateConfig]:
-        labels = [surrogate_label(s) for s in surrogates]
-        repeated = sorted({label for label in labels if labels.count(label) > 1})
-        if repeated:
-            raise ValueError(f"surrogate {repeated[0]!r} is listed twice; list each surrogate once")
+        repeated = first_repeated(surrogate_label(s) for s in surrogates)
+        if repeated is not None:
+            raise ValueError(f"surrogate {repeated!r} is listed twice; list each surrogate once")
         return surrogates
 
     @field_validator("scenarios")
     @classmethod
     def _distinct_scenarios(cls, scenarios: list[ScenarioSpec]) -> list[ScenarioSpec]:
-        names = [spec.name for spec in scenarios]
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if repeated:
-            raise ValueError(f"scenario name {repeated[0]!r} is used twice; names label the report")
+        repeated = first_repeated(spec.name for spec in scenarios)
+        if repeated is not None:
+            raise ValueError(f"scenario name {repeated!r} is used twice; names label the report")
         return scenarios
 
     def with_random_baseline(self) -> list[BenchmarkPolicy]:

@@ -203,3 +203,12 @@ def test_novelty_defaults_follow_the_candidate_source(settings, expected):
 
     target = CampaignConfig(**settings).target
     assert (target.novelty, target.reference) == expected
+
+
+def test_a_screening_benchmark_refuses_a_repeated_method_label():
+    from arcloop.screening import ScreeningBenchmarkConfig
+
+    with pytest.raises(ValueError, match="method label 'A' is used twice"):
+        ScreeningBenchmarkConfig(
+            datasets=["autoam"], methods=[{"label": "A"}, {"label": "B"}, {"label": "A"}]
+        )

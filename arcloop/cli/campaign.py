@@ -138,15 +138,11 @@ def campaign(
 
 
 def _run_screening(base: dict[str, Any], overrides: dict[str, Any], resume: bool) -> dict[str, Any]:
-    from arcloop.config import set_path, validated
+    from arcloop.config import load_config
     from arcloop.flows.screening import run_screening_flow
     from arcloop.screening import ScreeningConfig
 
-    data = dict(base)
-    for dotted, value in overrides.items():
-        if value is not None:
-            set_path(data, dotted, value)
-    return run_screening_flow(validated(ScreeningConfig, data), resume=resume)
+    return run_screening_flow(load_config(ScreeningConfig, base, overrides), resume=resume)
 
 
 def _print_screening(result: dict[str, Any], as_json: bool) -> None:

@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from arcloop import registry
-from arcloop.config import StrictModel, TrackingConfig, flatten, readable_label
+from arcloop.config import StrictModel, TrackingConfig, first_repeated, flatten, readable_label
 from arcloop.datasets import DatasetConfig
 from arcloop.targets import TargetConfig
 
@@ -140,10 +140,9 @@ class ScreeningBenchmarkConfig(StrictModel):
     @field_validator("methods")
     @classmethod
     def _labels(cls, methods: list[MethodSpec]) -> list[MethodSpec]:
-        labels = [m.label for m in methods]
-        twice = sorted({x for x in labels if labels.count(x) > 1})
-        if twice:
-            raise ValueError(f"method label {twice[0]!r} is used twice")
+        repeated = first_repeated(m.label for m in methods)
+        if repeated is not None:
+            raise ValueError(f"method label {repeated!r} is used twice")
         return methods
 
     @field_validator("levels")
