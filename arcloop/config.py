@@ -94,11 +94,23 @@ class OracleRetryConfig(StrictModel):
 
 
 class ModelConfig(BaseModel):
-    """Keyword arguments of :class:`arcloop.models.SSVAE` (checked against its signature at set-up)."""
+    """Keyword arguments of :class:`arcloop.models.SSVAE` (checked against its signature at set-up),
+    and when the campaign refits it.
+
+    ``refit``: ``every_iteration`` refits the SSVAE on each new batch (warm-started); ``never`` keeps
+    the first fit, so the latent frame every bias and diversity reading is taken in stays the same
+    for the whole campaign; ``auto`` (the default) refits only when something the loop reads learns
+    through the SSVAE: the latent source (its decoder makes the candidates) or a surrogate that reads
+    the SSVAE (``ssvae``, or ``gp`` on the latent space). A pool campaign whose surrogate reads the
+    compositions (``forest``, ``gp`` on descriptors) does not need it.
+    """
 
     model_config = ConfigDict(extra="allow")
 
+    refit: Literal["auto", "every_iteration", "never"] = "auto"
+
     def kwargs(self) -> dict[str, Any]:
+        """The SSVAE's keyword arguments (everything but ``refit``)."""
         return dict(self.model_extra or {})
 
 

@@ -5,6 +5,7 @@ Real SSVAE and GP fits on the packaged alloys, at small sizes (a few seconds eac
 from __future__ import annotations
 
 import math
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from arcloop.campaign.plain import run_plain
 from arcloop.campaign.setup import CampaignSetup, initial_state, prepare
 from arcloop.campaign.state import CampaignState
 from arcloop.config import CampaignConfig, validated
+from arcloop.errors import ArcloopError
 from arcloop.models.cache import cache_dir
 
 SMALL_GP = {"name": "gp", "params": {"n_inducing": 16, "n_steps": 60, "warm_steps": 20, "n_draws": 16}}
@@ -106,3 +108,64 @@ def test_the_first_fit_is_shared_through_the_cache_and_changes_nothing(
     assert steps.history_digest(greedy) == steps.history_digest(again) == steps.history_digest(fresh)
     other_seed = run_plain(config(tmp_path, iterations=1, seed=6))
     assert other_seed.history != greedy.history[: len(other_seed.history)]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "refits"),
+    [
+        ({}, False),  # pool + forest: nothing the loop reads learns through the SSVAE
+        ({"surrogate": {"name": "ssvae"}}, True),  # its draws are the SSVAE's heads
+        ({"surrogate": {"name": "gp", "params": {"space": "latent"}}}, True),  # reads the latent frame
+        ({"candidates": {"source": "latent"}}, True),  # the decoder makes the candidates
+        ({"model": {"refit": "every_iteration"}}, True),
+        ({"model": {"refit": "never"}, "surrogate": {"name": "ssvae"}}, False),
+    ],
+)
+def test_model_refit_auto_refits_only_when_the_loop_reads_through_the_ssvae(
+    tmp_path: Path, overrides: dict[str, object], refits: bool
+) -> None:
+    assert prepare(config(tmp_path, **overrides)).refits_model is refits
+
+
+def test_a_pool_campaign_that_does_not_refit_keeps_one_latent_frame(tmp_path: Path) -> None:
+    """``refit: auto`` on a pool + forest campaign: the frame drift reading is exactly 0 and the model
+    readings stay put; ``every_iteration`` moves the frame (drift > 0) on the same campaign."""
+    fixed = run_plain(config(tmp_path))
+    moving = run_plain(
+        config(tmp_path, model={"max_epochs": 40, "warm_max_epochs": 3, "refit": "every_iteration"})
+    )
+    assert [m["model/frame_drift"] for m in fixed.metrics[1:]] == [0.0, 0.0]
+    assert all(m["model/frame_drift"] > 1e-6 for m in moving.metrics[1:])
+    assert len({m["model/elbo"] for m in fixed.metrics}) == 1
+    assert len({m["model/elbo"] for m in moving.metrics}) == 3
+    # the first iteration (before any refit) is the same campaign either way
+    assert fixed.metrics[0]["model/elbo"] == moving.metrics[0]["model/elbo"]
+
+
+def test_a_checkpoint_holds_no_code_and_a_planted_pickle_never_runs(tmp_path: Path) -> None:
+    """The surrogate's warm state is plain arrays read with allow_pickle=False: a pickle planted as the
+    old ``surrogate.pkl`` is ignored, one planted as ``surrogate.npz`` is refused in one line, and in
+    neither case does its code run."""
+    campaign = config(tmp_path, surrogate=SMALL_GP)
+    setup = prepare(campaign)
+    state, models = iterate(setup, initial_state(setup), None, 1)
+    assert models is not None
+    models.save(tmp_path / "model.pt")
+    with np.load(tmp_path / steps.SURROGATE_FILE, allow_pickle=False) as arrays:
+        assert set(arrays.files) == {"lengthscales", "variance", "n_fits"}
+    marker = tmp_path / "planted-code-ran"
+
+    class Planted:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return (Path.touch, (str(marker),))  # type: ignore[return-value]
+
+    (tmp_path / "surrogate.pkl").write_bytes(pickle.dumps(Planted()))
+    iterate(setup, state, steps.Models.load(tmp_path / "model.pt"), 1)
+    with (tmp_path / steps.SURROGATE_FILE).open("wb") as handle:
+        np.savez(handle, lengthscales=np.array([Planted()], dtype=object))
+    with pytest.raises(ArcloopError, match="damaged surrogate state"):
+        steps.Models.load(tmp_path / "model.pt")
+    (tmp_path / steps.SURROGATE_FILE).write_bytes(b"PK\x03\x04 torn")
+    with pytest.raises(ArcloopError, match="damaged surrogate state"):
+        steps.Models.load(tmp_path / "model.pt")
+    assert not marker.exists()

@@ -6,6 +6,7 @@ import numpy as np
 import pyro
 import pytest
 import torch
+from pyro.infer import Trace_ELBO
 from sklearn.base import clone
 
 import arcloop.surrogates.regression as regression
@@ -178,13 +179,13 @@ def test_two_fits_on_the_same_data_predict_bit_for_bit_the_same() -> None:
 def test_gp_runs_torch_on_one_thread_and_restores_the_callers_count(monkeypatch: pytest.MonkeyPatch) -> None:
     X, y, candidates = _smooth_data(n=20)
     seen: list[int] = []
-    loss = regression.Trace_ELBO.differentiable_loss
+    loss = regression.negative_log_marginal_likelihood
 
-    def spy(self: object, *args: object, **kwargs: object) -> torch.Tensor:
+    def spy(model: object) -> torch.Tensor:
         seen.append(torch.get_num_threads())
-        return loss(self, *args, **kwargs)  # type: ignore[arg-type]
+        return loss(model)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(regression.Trace_ELBO, "differentiable_loss", spy)
+    monkeypatch.setattr(regression, "negative_log_marginal_likelihood", spy)
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
@@ -195,26 +196,37 @@ def test_gp_runs_torch_on_one_thread_and_restores_the_callers_count(monkeypatch:
     assert seen and set(seen) == {1}
 
 
+@pytest.mark.parametrize("ard", [True, False])
+def test_gp_marginal_likelihood_equals_pyros_elbo_loss(ard: bool) -> None:
+    """The written-out NLML is the loss Pyro's own inference computes for the same model (no priors)."""
+    X, y, _ = _smooth_data(n=25)
+    model = GPRegressor(ard=ard, max_iter=3).fit(X, y).model_
+    with pyro.settings.context(module_local_params=True):
+        ours = float(regression.negative_log_marginal_likelihood(model).detach())
+        pyros = float(Trace_ELBO().differentiable_loss(model.model, model.guide).detach())
+    assert ours == pytest.approx(pyros, rel=1e-9)
+
+
 def test_gp_keeps_the_best_point_when_an_evaluation_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     X, y, candidates = _smooth_data(n=30)
     values: list[float] = []
-    loss = regression.Trace_ELBO.differentiable_loss
+    loss = regression.negative_log_marginal_likelihood
 
-    def failing(self: object, *args: object, **kwargs: object) -> torch.Tensor:
+    def failing(model: object) -> torch.Tensor:
         if len(values) == 4:
             return torch.tensor(float("nan"), dtype=torch.float64, requires_grad=True)
-        value = loss(self, *args, **kwargs)  # type: ignore[arg-type]
+        value = loss(model)  # type: ignore[arg-type]
         values.append(float(value.detach()))
         return value
 
-    monkeypatch.setattr(regression.Trace_ELBO, "differentiable_loss", failing)
+    monkeypatch.setattr(regression, "negative_log_marginal_likelihood", failing)
     model = GPRegressor().fit(X, y)
     assert model.optimizer_failed_
     assert model.nlml_ == min(values) < values[0]
     assert np.all(np.isfinite(model.predict(candidates, return_std=True)))
     monkeypatch.undo()
-    with pyro.settings.context(module_local_params=True):  # the NLML at the kept hyper-parameters
-        again = regression.Trace_ELBO().differentiable_loss(model.model_.model, model.model_.guide)
+    with pyro.settings.context(module_local_params=True):  # the NLML at the kept hyper-parameters, by Pyro
+        again = Trace_ELBO().differentiable_loss(model.model_.model, model.model_.guide)
     assert float(again.detach()) == pytest.approx(model.nlml_, rel=1e-9)
     assert not GPRegressor().fit(X, y).optimizer_failed_
 

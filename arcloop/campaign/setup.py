@@ -62,6 +62,18 @@ class CampaignSetup:
         """Pool source: number of distinct target compositions among the candidates; None otherwise."""
         return len(self.pool_target_keys) if self.config.candidates.source == "pool" else None
 
+    @property
+    def refits_model(self) -> bool:
+        """Whether ``train`` refits the SSVAE on every batch (``model.refit``; see
+        :class:`arcloop.config.ModelConfig` for what ``auto`` decides)."""
+        refit = self.config.model.refit
+        if refit != "auto":
+            return refit == "every_iteration"
+        if self.config.candidates.source != "pool":
+            return True
+        surrogate = self.config.surrogate.build(random_state=0)
+        return bool(getattr(surrogate, "learns_through_model", getattr(surrogate, "reads_latent", False)))
+
     def is_target(self, compositions: np.ndarray, true_labels: np.ndarray) -> np.ndarray:
         """(n,) bool: truth says target (single phase and, if set, at least ``min_elements`` elements)."""
         return target_mask(self.config, compositions, true_labels)

@@ -25,8 +25,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import pickle
-from dataclasses import dataclass, replace
+import zipfile
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,7 @@ from arcloop.policies import (
 from arcloop.surrogates import BaseSurrogate
 from arcloop.targets import composition_rules_mask
 
-SURROGATE_FILE = "surrogate.pkl"
+SURROGATE_FILE = "surrogate.npz"
 
 
 def new_model(setup: CampaignSetup) -> SSVAE:
@@ -89,22 +89,35 @@ class Models:
 
     ssvae: SSVAE
     surrogate: BaseSurrogate | None = None
+    surrogate_state: dict[str, np.ndarray] = field(default_factory=dict)  # read back, not yet applied
 
     def save(self, path: Path) -> None:
-        """The SSVAE's weights at ``path``; a warm-starting surrogate pickled beside it
-        (:data:`SURROGATE_FILE`)."""
+        """The SSVAE's weights at ``path`` (tensors only); the surrogate's warm-start state beside it
+        (:data:`SURROGATE_FILE`, plain arrays), if it keeps one. Nothing in a checkpoint is code."""
         self.ssvae.save(path)
-        # Only a surrogate that warm-starts carries state from fit to fit; a forest is grown afresh
-        # each iteration, and its 200 trees would add ~1.7 MB to every checkpoint.
-        if self.surrogate is not None and getattr(self.surrogate, "warm_start", False):
-            Path(path).with_name(SURROGATE_FILE).write_bytes(pickle.dumps(self.surrogate))
+        # A forest is grown afresh each iteration: it has no state to keep (its trees would add ~1.7 MB).
+        # (a plugin surrogate without ``warm_state`` restarts cold on resume; see BaseSurrogate)
+        state = getattr(self.surrogate, "warm_state", dict)() if self.surrogate is not None else {}
+        if state:
+            with Path(path).with_name(SURROGATE_FILE).open("wb") as handle:
+                np.savez(handle, **state)
 
     @classmethod
     def load(cls, path: Path) -> Models:
-        """What :meth:`save` wrote (a checkpoint of the campaign's own making: pickle is trusted here)."""
+        """What :meth:`save` wrote; the surrogate itself is rebuilt from the config by ``train``, which
+        then restores the state read here. A damaged file is one :class:`ArcloopError` line."""
         surrogate_path = Path(path).with_name(SURROGATE_FILE)
-        surrogate = pickle.loads(surrogate_path.read_bytes()) if surrogate_path.exists() else None
-        return cls(SSVAE.load(path), surrogate)
+        state: dict[str, np.ndarray] = {}
+        if surrogate_path.exists():
+            try:
+                with np.load(surrogate_path, allow_pickle=False) as arrays:
+                    state = {name: arrays[name] for name in arrays.files}
+            except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+                raise ArcloopError(
+                    f"{surrogate_path}: damaged surrogate state ({type(error).__name__}); "
+                    "delete this checkpoint folder to resume from the one before"
+                ) from None
+        return cls(SSVAE.load(path), None, state)
 
 
 def new_surrogate(setup: CampaignSetup) -> BaseSurrogate:
@@ -134,6 +147,8 @@ def first_fit(setup: CampaignSetup, state: CampaignState) -> SSVAE:
 def train(setup: CampaignSetup, state: CampaignState, models: Models | None) -> Models:
     """Fit the SSVAE (warm-started when its settings say so) on the labelled set and the unlabelled
     pool, then the surrogate on the labelled set (with the SSVAE's encodings and the model itself).
+    After the first iteration the SSVAE is refitted only when ``setup.refits_model``; otherwise the
+    first fit stays, and with it the latent frame of the readings.
 
     The first fit depends only on the seed, the scenario's initial set, the model settings and the
     data, so it comes from the on-disk model cache (:func:`arcloop.models.cache.fit_cached`): the
@@ -145,9 +160,14 @@ def train(setup: CampaignSetup, state: CampaignState, models: Models | None) -> 
         surrogate = new_surrogate(setup)
     else:
         ssvae = models.ssvae
-        ssvae.set_params(random_state=derived_seed(setup.config.seed, state.iteration, "train"))
-        ssvae.fit(state.labelled_X, state.labelled_y, setup.pool_X[unlabelled_rows(setup, state)])
-        surrogate = models.surrogate if models.surrogate is not None else new_surrogate(setup)
+        if setup.refits_model:
+            ssvae.set_params(random_state=derived_seed(setup.config.seed, state.iteration, "train"))
+            ssvae.fit(state.labelled_X, state.labelled_y, setup.pool_X[unlabelled_rows(setup, state)])
+        surrogate = models.surrogate
+        if surrogate is None:  # read back from a checkpoint: rebuilt from the config, state restored
+            surrogate = new_surrogate(setup)
+            if models.surrogate_state:
+                surrogate.restore_warm_state(models.surrogate_state)
     z = ssvae.encode(state.labelled_X) if surrogate.reads_latent else None
     surrogate.fit(state.labelled_X, state.labelled_y, z=z, model=ssvae)
     return Models(ssvae, surrogate)

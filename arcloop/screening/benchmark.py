@@ -10,6 +10,7 @@ files.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import time
@@ -29,31 +30,28 @@ from arcloop.screening.readings import (
 
 
 def expand(bench: ScreeningBenchmarkConfig, folder: Path) -> list[tuple[str, ScreeningConfig, Path]]:
-    """(method label, campaign config, result file) for every dataset × method × seed."""
+    """(method label, campaign config, result file) for every seed × dataset × method, in that order."""
     from arcloop.config import validated
 
+    # Seed-major: a run stopped part-way has the same campaigns for every dataset and method.
     grid = []
-    for dataset in bench.dataset_configs():
+    for seed, dataset, method in itertools.product(bench.seed_list(), bench.dataset_configs(), bench.methods):
         key = dataset.name or Path(str(dataset.path)).stem
         target = bench.targets.get(key)
-        for method in bench.methods:
-            for seed in bench.seed_list():
-                data = {
-                    **bench.campaign,
-                    "name": f"{key}-{method.label}-seed{seed}",
-                    "seed": seed,
-                    "dataset": dataset.model_dump(mode="json"),
-                    "surrogate": method.surrogate.model_dump(mode="json"),
-                    "policy": method.policy.model_dump(mode="json"),
-                    "tracking": None,
-                    "state_dir": str(folder / "states" / key / method.label / f"seed{seed}"),
-                }
-                if target is not None:
-                    data["target"] = target.model_dump(mode="json")
-                config = validated(ScreeningConfig, data, prefix=f"campaign {data['name']}")
-                grid.append(
-                    (method.label, config, folder / "campaigns" / key / method.label / f"seed{seed}.json")
-                )
+        data = {
+            **bench.campaign,
+            "name": f"{key}-{method.label}-seed{seed}",
+            "seed": seed,
+            "dataset": dataset.model_dump(mode="json"),
+            "surrogate": method.surrogate.model_dump(mode="json"),
+            "policy": method.policy.model_dump(mode="json"),
+            "tracking": None,
+            "state_dir": str(folder / "states" / key / method.label / f"seed{seed}"),
+        }
+        if target is not None:
+            data["target"] = target.model_dump(mode="json")
+        config = validated(ScreeningConfig, data, prefix=f"campaign {data['name']}")
+        grid.append((method.label, config, folder / "campaigns" / key / method.label / f"seed{seed}.json"))
     return grid
 
 

@@ -15,6 +15,7 @@ A surrogate is a plain estimator (scikit-learn style: hyper-parameters in ``__in
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -61,6 +62,27 @@ class BaseSurrogate:
     def reads_latent(self) -> bool:
         """Whether ``fit`` and ``predict`` read the latent encodings ``z`` (callers may skip encoding)."""
         return False
+
+    def warm_state(self) -> dict[str, np.ndarray]:
+        """What this surrogate carries from one fit to the next, as named float64/int64 arrays (a
+        checkpoint stores them with ``numpy.savez`` and reads them back with ``allow_pickle=False``, so
+        a state folder holds no code); empty for a surrogate fitted afresh each time."""
+        return {}
+
+    def restore_warm_state(self, state: Mapping[str, np.ndarray]) -> None:
+        """Continue from the ``warm_state()`` of an earlier object with the same parameters, so that
+        the next ``fit`` is the one that object would have made."""
+        if state:
+            raise ArcloopError(
+                f"{self.name}: this surrogate keeps no state between fits; got {sorted(state)}"
+            )
+
+    @property
+    def learns_through_model(self) -> bool:
+        """Whether what this surrogate predicts changes when the SSVAE passed to ``fit`` is refitted
+        (it reads the SSVAE's heads or its latent frame): the campaign then refits the SSVAE each
+        iteration (``model.refit: auto``)."""
+        return self.reads_latent
 
     def _check_fitted(self, fitted: bool) -> None:
         if not fitted:

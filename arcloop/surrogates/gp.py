@@ -11,7 +11,7 @@ spread as sigmoid(N(0, σ²)).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
@@ -136,6 +136,50 @@ class GPSurrogate(BaseSurrogate):
     def reads_latent(self) -> bool:
         return self.space == "latent"
 
+    def warm_state(self) -> dict[str, np.ndarray]:
+        """The kernel a warm fit starts from, the fit count that seeds it, the descriptor scaler."""
+        if not self.warm_start or self.n_fits_ == 0 or self.lengthscales_ is None:
+            return {}
+        state = {
+            "lengthscales": np.asarray(self.lengthscales_, dtype=np.float64),
+            "variance": np.asarray(self.variance_, dtype=np.float64),
+            "n_fits": np.asarray(self.n_fits_, dtype=np.int64),
+        }
+        if self.scaler_ is not None:
+            state["scaler_mean"], state["scaler_scale"] = (
+                np.asarray(a, dtype=np.float64) for a in self.scaler_
+            )
+        return state
+
+    def restore_warm_state(self, state: Mapping[str, np.ndarray]) -> None:
+        """Set the warm-start state from :meth:`warm_state` (checked: names, shapes, finite values)."""
+        expected = {"lengthscales", "variance", "n_fits"} | (
+            {"scaler_mean", "scaler_scale"} if self.space == "descriptors" else set()
+        )
+        if set(state) != expected:
+            raise ArcloopError(f"{self.name} state: expected arrays {sorted(expected)}; got {sorted(state)}")
+        lengthscales = np.asarray(state["lengthscales"], dtype=np.float64)
+        values = [
+            lengthscales,
+            *(np.asarray(state[k], dtype=np.float64) for k in expected - {"lengthscales"}),
+        ]
+        if (
+            lengthscales.ndim != 1
+            or not all(np.all(np.isfinite(v)) for v in values)
+            or np.any(lengthscales <= 0)
+        ):
+            raise ArcloopError(
+                f"{self.name} state: length-scales and the other values must be finite and positive"
+            )
+        self.lengthscales_ = lengthscales
+        self.variance_ = float(state["variance"])
+        self.n_fits_ = int(state["n_fits"])
+        if self.space == "descriptors":
+            self.scaler_ = (
+                np.asarray(state["scaler_mean"], dtype=np.float64),
+                np.asarray(state["scaler_scale"], dtype=np.float64),
+            )
+
     def _seed(self, *purpose: int) -> int:
         return int(np.random.default_rng([int(self.random_state), *purpose]).integers(SEED_MODULUS))
 
@@ -145,7 +189,7 @@ class GPSurrogate(BaseSurrogate):
             dim = None if fitting or self.lengthscales_ is None else len(self.lengthscales_)
             return check_latent(z, compositions.shape[0], what, dim)
         F = descriptor_matrix(compositions, validate=False)
-        if self.scaler_ is None or (fitting and not (self.warm_start and self.model_ is not None)):
+        if self.scaler_ is None or (fitting and not (self.warm_start and self.n_fits_ > 0)):
             scale = F.std(axis=0)
             self.scaler_ = (F.mean(axis=0), np.where(scale > 0, scale, 1.0))
         return (F - self.scaler_[0]) / self.scaler_[1]

@@ -34,7 +34,6 @@ import pyro
 import pyro.contrib.gp as gp
 import torch
 from numpy.typing import ArrayLike
-from pyro.infer import Trace_ELBO
 from pyro.nn import PyroParam
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import RandomForestRegressor
@@ -288,7 +287,7 @@ class GPRegressor(_Standardised, RegressorMixin, BaseEstimator):
         random_state: seed of ``sample_y`` when its own ``random_state`` is None (None: fresh entropy).
 
     Fit: the length-scales, variance and noise maximise the exact log marginal likelihood of the
-    standardised data (``Trace_ELBO().differentiable_loss`` with no priors is its negative) by
+    standardised data (:func:`negative_log_marginal_likelihood`, Pyro's model written out) by
     ``torch.optim.LBFGS`` with a strong-Wolfe line search, from a fixed start (ℓ = 1, variance = 1,
     noise = ``noise``), so a fit depends only on its data: the same data give the same fit bit for
     bit. The noise is kept above 1e-6 by its constraint. The hyper-parameters kept are those of the
@@ -409,6 +408,22 @@ class GPRegressor(_Standardised, RegressorMixin, BaseEstimator):
         return {"lengthscale_anisotropy": float(self.lengthscales_.max() / self.lengthscales_.min())}
 
 
+def negative_log_marginal_likelihood(model: gp.models.GPRegression) -> torch.Tensor:
+    """−log N(y | 0, K + (noise + jitter)·I) of the model's training data at its current parameters.
+
+    The exact marginal likelihood Pyro's ``GPRegression.model`` defines (its kernel, noise and jitter),
+    written out with one Cholesky factor: ½ yᵀ(K + σ²I)⁻¹y + Σ log diag L + ½ n log 2π. It equals
+    ``Trace_ELBO().differentiable_loss(model.model, model.guide)`` with no priors (the test checks it to
+    1e-9) at about a third of the cost per evaluation, which is what a batch-of-one campaign pays.
+    """
+    X, y = model.X, model.y
+    n = y.shape[0]
+    cov = model.kernel(X) + (model.noise + model.jitter) * torch.eye(n, dtype=X.dtype)
+    factor = torch.linalg.cholesky(cov)
+    alpha = torch.cholesky_solve(y.unsqueeze(-1), factor).squeeze(-1)
+    return 0.5 * (y @ alpha) + torch.log(torch.diagonal(factor)).sum() + 0.5 * n * math.log(2.0 * math.pi)
+
+
 def _maximise_marginal_likelihood(model: gp.models.GPRegression, max_iter: int) -> tuple[float, bool]:
     """L-BFGS on the negative log marginal likelihood; leaves ``model`` at the best point evaluated.
 
@@ -417,7 +432,6 @@ def _maximise_marginal_likelihood(model: gp.models.GPRegression, max_iter: int) 
     itself (K + noise·I with variance 1 always factors) is re-raised.
     """
     params = list(model.parameters())
-    loss_fn = Trace_ELBO().differentiable_loss
     optimizer = torch.optim.LBFGS(params, max_iter=max_iter, line_search_fn="strong_wolfe")
     best_loss = math.inf
     best = [p.detach().clone() for p in params]  # the fixed start, kept if no evaluation succeeds
@@ -425,7 +439,7 @@ def _maximise_marginal_likelihood(model: gp.models.GPRegression, max_iter: int) 
     def closure() -> torch.Tensor:
         nonlocal best_loss
         optimizer.zero_grad()
-        loss = loss_fn(model.model, model.guide)
+        loss = negative_log_marginal_likelihood(model)
         value = float(loss.detach())
         if not math.isfinite(value):
             raise FloatingPointError("negative log marginal likelihood is not finite")

@@ -38,6 +38,11 @@ class SSVAESurrogate(BaseSurrogate):
         self.random_state = random_state  # unused (the draws are the heads); kept for a uniform surface
         self.model_: SSVAE | None = None
 
+    @property
+    def learns_through_model(self) -> bool:
+        """True: its draws are the SSVAE's heads, which learn only when the SSVAE is refitted."""
+        return True
+
     def fit(
         self, X: np.ndarray, y: np.ndarray, z: np.ndarray | None = None, model: Any = None
     ) -> SSVAESurrogate:
