@@ -414,7 +414,7 @@ def negative_log_marginal_likelihood(model: gp.models.GPRegression) -> torch.Ten
     The exact marginal likelihood Pyro's ``GPRegression.model`` defines (its kernel, noise and jitter),
     written out with one Cholesky factor: ½ yᵀ(K + σ²I)⁻¹y + Σ log diag L + ½ n log 2π. It equals
     ``Trace_ELBO().differentiable_loss(model.model, model.guide)`` with no priors (the test checks it to
-    1e-9) at about a third of the cost per evaluation, which is what a batch-of-one campaign pays.
+    1e-9) without tracing the model, which a batch-of-one campaign would pay at every evaluation.
     """
     X, y = model.X, model.y
     n = y.shape[0]
