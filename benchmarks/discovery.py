@@ -3,7 +3,7 @@
 For every built-in policy with its default batch builder (exclusion; top_k for random, the uniform
 baseline), greedy with ``top_k`` (the redundancy the default builder removes) and random with
 ``exclusion`` (a space-filling random baseline): ``--seeds`` seeds × ``--iterations`` × the demo's batch size
-on ``examples/demo.yaml`` (latent source, rules oracle), as plain function calls (arcloop.campaign).
+on ``examples/demo.yaml`` (the real pool, lookup oracle), as plain function calls (arcloop.campaign).
 Per campaign: hits, distinct discoveries, yield (discoveries per label paid) and mean redundancy.
 Prints one JSON object: per-campaign rows and, per policy, the median over seeds and the ratio of
 median discoveries to random's.
