@@ -87,7 +87,7 @@ def test_a_checkpoint_keeps_the_surrogate_so_a_resumed_gp_campaign_is_bit_identi
     loaded = steps.Models.load(tmp_path / "model.pt")
     resumed, _ = iterate(setup, state, loaded, 1)
     assert steps.history_digest(resumed) == steps.history_digest(whole)
-    # and the check can fail: without the pickled surrogate, the third fit starts cold
+    # and the check can fail: without the saved surrogate state, the third fit starts cold
     (tmp_path / steps.SURROGATE_FILE).unlink()
     cold, _ = iterate(setup, state, steps.Models.load(tmp_path / "model.pt"), 1)
     assert cold.metrics[-1]["surrogate/loss"] != resumed.metrics[-1]["surrogate/loss"]

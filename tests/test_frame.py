@@ -34,3 +34,12 @@ def test_disparity_equals_scipys_procrustes_on_random_clouds() -> None:
 
 def test_a_single_point_has_nothing_to_align() -> None:
     assert math.isnan(procrustes_disparity(np.zeros((1, 2)), np.ones((1, 2))))
+
+
+def test_an_unmoved_frame_has_exactly_zero_drift() -> None:
+    """A campaign that does not refit encodes the pool identically: drift 0.0 exactly, not ~1e-15."""
+    rng = np.random.default_rng(2)
+    for _ in range(50):
+        cloud = rng.normal(size=(1300, 2))
+        assert procrustes_disparity(cloud, cloud.copy()) == 0.0
+    assert math.isnan(procrustes_disparity(np.ones((5, 2)), np.ones((5, 2))))  # one point, repeated

@@ -385,3 +385,30 @@ def test_gp_refits_with_more_jitter_when_the_inducing_covariance_does_not_factor
     monkeypatch.setattr(GPSurrogate, "_train", always_failing)
     with pytest.raises(ArcloopError, match="does not factor even at 100 × jitter"):
         GPSurrogate(random_state=0, n_steps=5).fit(X, y, z=z)
+
+
+_GP_STATE = {
+    "lengthscales": np.ones(8),
+    "variance": np.array(1.0),
+    "n_fits": np.array(3),
+    "scaler_mean": np.zeros(8),
+    "scaler_scale": np.ones(8),
+}
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"variance": np.array([1.0, 2.0])},
+        {"n_fits": np.array(-1)},
+        {"scaler_scale": np.ones(7)},
+        {"variance": np.array(0.0)},
+        {"lengthscales": np.full(8, np.nan)},
+        {"extra": np.zeros(1)},
+    ],
+)
+def test_a_damaged_gp_warm_state_is_one_clear_error(damage: dict[str, np.ndarray]) -> None:
+    """What a checkpoint hands back is checked before a fit reads it (one ArcloopError, no traceback)."""
+    GPSurrogate(space="descriptors").restore_warm_state(_GP_STATE)  # the undamaged state is accepted
+    with pytest.raises(ArcloopError, match="gp state"):
+        GPSurrogate(space="descriptors").restore_warm_state({**_GP_STATE, **damage})

@@ -83,8 +83,9 @@ def new_model(setup: CampaignSetup) -> SSVAE:
 
 @dataclass
 class Models:
-    """What ``train`` fits each iteration: the SSVAE (the latent frame, the decoder) and the surrogate
-    the policies read (P(single phase) and its posterior draws). Checkpointed together: the surrogate's
+    """What ``train`` fits: the SSVAE (the latent frame, the decoder; refitted when ``model.refit``
+    says so) and the surrogate the policies read (P(single phase) and its posterior draws).
+    Checkpointed together: the surrogate's
     warm-start state (e.g. the GP's kernel) is part of what a resumed campaign must continue from."""
 
     ssvae: SSVAE
@@ -115,7 +116,8 @@ class Models:
             except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
                 raise ArcloopError(
                     f"{surrogate_path}: damaged surrogate state ({type(error).__name__}); "
-                    "delete this checkpoint folder to resume from the one before"
+                    "restore this file from a backup of the state folder, or start the campaign again "
+                    "in a new --state-dir"
                 ) from None
         return cls(SSVAE.load(path), None, state)
 

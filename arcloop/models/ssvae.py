@@ -194,7 +194,8 @@ class SSVAE(ClassifierMixin, BaseEstimator):
         """Constructor arguments for the campaign loop:
         ``SSVAE(**SSVAE.campaign_defaults(), random_state=s)``.
 
-        A cold first fit of 600 epochs, then warm refits of 5 epochs at a tenth of the learning rate.
+        A cold first fit of 600 epochs, then (where the campaign refits: ``model.refit``) warm refits of
+        5 epochs at a tenth of the learning rate.
         Measured on the demo's data (64 labelled, 1,311 unlabelled; benchmarks/README.md, "Campaign"):
         the training loss still falls by ~5 % per 200 epochs at 600 (91 at 200, 75 at 600, 68 at
         1,000), so 200 left the latent frame half-trained and moving; the first fit is cached on disk
@@ -326,6 +327,7 @@ class SSVAE(ClassifierMixin, BaseEstimator):
         Deterministic given ``random_state`` and, for a warm fit, the current weights.
         """
         self.check_params()
+        self._health_memo: dict[Any, dict[str, float]] = {}  # the weights are about to change
         X_l = validate_compositions(X_labelled, name="X_labelled")
         if X_l.shape[0] == 0:
             raise ArcloopError("X_labelled: no labelled alloys; the phase head needs at least one")
@@ -392,7 +394,6 @@ class SSVAE(ClassifierMixin, BaseEstimator):
                     history = train(net, data, settings, validation)
                 with _seeded(self._torch_seed(3)):
                     self.elbo_ = elbo_per_datum(net, data, settings.prior_single, settings.total_count)
-                self._health_memo = {}
             finally:
                 net.clear_trust_cache()
         self.net_ = net
@@ -516,10 +517,8 @@ class SSVAE(ClassifierMixin, BaseEstimator):
         nats), ``kl_total``, ``elbo`` (ELBO per alloy of X, nats) and ``train_elbo`` (last fit's).
         """
         # A model the campaign does not refit is asked about the same pool every iteration.
-        key = (
-            hashlib.blake2b(np.ascontiguousarray(X, dtype=np.float64).tobytes()).digest(),
-            self.random_state,
-        )
+        values = np.ascontiguousarray(X, dtype=np.float64)
+        key = (values.shape, hashlib.blake2b(values.tobytes()).digest(), repr(self.get_config()))
         memo: dict[Any, dict[str, float]] = getattr(self, "_health_memo", {})
         if key in memo:
             return dict(memo[key])

@@ -158,18 +158,26 @@ class GPSurrogate(BaseSurrogate):
         )
         if set(state) != expected:
             raise ArcloopError(f"{self.name} state: expected arrays {sorted(expected)}; got {sorted(state)}")
-        lengthscales = np.asarray(state["lengthscales"], dtype=np.float64)
-        values = [
-            lengthscales,
-            *(np.asarray(state[k], dtype=np.float64) for k in expected - {"lengthscales"}),
-        ]
+        arrays = {name: np.asarray(state[name], dtype=np.float64) for name in expected}
+        lengthscales = arrays["lengthscales"]
+        shapes_ok = (
+            lengthscales.ndim == 1
+            and lengthscales.size >= 1
+            and arrays["variance"].shape == ()
+            and arrays["n_fits"].shape == ()
+            and all(
+                arrays[k].shape == lengthscales.shape for k in ("scaler_mean", "scaler_scale") if k in arrays
+            )
+        )
+        positive = ("lengthscales", "variance", "n_fits", "scaler_scale")
         if (
-            lengthscales.ndim != 1
-            or not all(np.all(np.isfinite(v)) for v in values)
-            or np.any(lengthscales <= 0)
+            not shapes_ok
+            or not all(np.all(np.isfinite(a)) for a in arrays.values())
+            or any(np.any(arrays[k] <= 0) for k in positive if k in arrays)
         ):
             raise ArcloopError(
-                f"{self.name} state: length-scales and the other values must be finite and positive"
+                f"{self.name} state: expected one finite positive length-scale per input, a positive "
+                "variance and fit count, and a scaler of the same length; the file is damaged"
             )
         self.lengthscales_ = lengthscales
         self.variance_ = float(state["variance"])
