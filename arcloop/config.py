@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from arcloop import DEFAULT_TRACKING_URI
+from arcloop import DEFAULT_TRACKING_URI, resolve_uri
 from arcloop.candidates import CandidateConfig
 from arcloop.errors import ArcloopError, format_validation_error
 from arcloop.materials import FAMILY_NAMES
@@ -90,7 +90,9 @@ class OracleRetryConfig(StrictModel):
     retries: int = Field(
         3, ge=0, le=100, description="retries of a failed or timed-out oracle call, each with a fresh draw"
     )
-    timeout_seconds: float = Field(120.0, gt=0, description="an oracle call longer than this fails")
+    timeout_seconds: float = Field(
+        120.0, gt=0, le=7 * 24 * 3600, description="an oracle call longer than this fails (at most a week)"
+    )
 
 
 class ModelConfig(BaseModel):
@@ -108,6 +110,21 @@ class ModelConfig(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     refit: Literal["auto", "every_iteration", "never"] = "auto"
+
+    @model_validator(mode="after")
+    def _valid_for_the_ssvae(self) -> ModelConfig:
+        # Checked here, not at the first fit: a bad setting must fail before a run or folder exists.
+        if not self.model_extra:
+            return self  # nothing to check: no torch import for the defaults
+        from arcloop.models.ssvae import SSVAE
+
+        try:
+            model = SSVAE(**self.kwargs())
+        except TypeError as error:
+            valid = ", ".join(sorted(SSVAE().get_params()))
+            raise ValueError(f"{str(error).split('() ')[-1]}; valid settings: {valid}") from None
+        model.check_params()
+        return self
 
     def kwargs(self) -> dict[str, Any]:
         """The SSVAE's keyword arguments (everything but ``refit``)."""
@@ -142,7 +159,10 @@ class CampaignConfig(StrictModel):
         if not isinstance(data, Mapping):
             return data
         candidates = data.get("candidates") or {}
-        source = candidates.get("source", "latent") if isinstance(candidates, Mapping) else candidates.source
+        if isinstance(candidates, Mapping):
+            source = candidates.get("source", "latent")
+        else:  # a CandidateConfig, or a wrong value that validation will name
+            source = getattr(candidates, "source", "latent")
         target = data.get("target") or {}
         if isinstance(target, BaseModel):
             target = target.model_dump()
@@ -163,6 +183,39 @@ class CampaignConfig(StrictModel):
         """The config as flat ``a.b.c -> value`` pairs (MLflow params)."""
         return flatten(self.model_dump(mode="json"))
 
+    def resolved(self) -> CampaignConfig:
+        """Absolute store and state paths, so that threads, processes and workers agree on them."""
+        return self.model_copy(
+            update={
+                "tracking": self.tracking.model_copy(update={"uri": resolve_uri(self.tracking.uri)}),
+                "state_dir": Path(self.state_dir).resolve(),
+            }
+        )
+
+    def differences_from(self, saved: Mapping[str, Any]) -> str:
+        """What separates this config from ``saved`` (a state folder's config.yaml, as read), in
+        the settings that enter :meth:`fingerprint`; "" when they agree on every one of them.
+
+        A setting this config has and ``saved`` lacks is one added to arcloop after the folder was
+        written: such a folder is named as written by an earlier version.
+        """
+        ignored = ("iterations", "tracking", "state_dir", "name")
+        mine = {k: v for k, v in self.flat().items() if not k.startswith(ignored)}
+        theirs = {k: v for k, v in flatten(saved).items() if not k.startswith(ignored)}
+        added = sorted(set(mine) - set(theirs))
+        changed = sorted(k for k in set(mine) & set(theirs) if mine[k] != theirs[k])
+        parts = []
+        if added:
+            parts.append(
+                f"the folder was written by an earlier arcloop, without the setting(s) {', '.join(added[:5])}"
+            )
+        if changed:
+            parts.append(
+                "settings differ: "
+                + "; ".join(f"{k} was {theirs[k]!r}, now {mine[k]!r}" for k in changed[:5])
+            )
+        return "; ".join(parts)
+
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
@@ -177,17 +230,83 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
+MAX_DEPTH = 32  # a config nests a few levels; deeper is a mistake or an attack
+MAX_ITEMS = 100_000  # scalars and containers after aliases are expanded (an alias bomb grows without end)
+MAX_STRING = 10_000  # characters of one value
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` (no tags that build Python objects) that refuses a key given twice in one
+    mapping, which plain YAML resolves silently in favour of the last."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise ArcloopError(
+                    f"line {key_node.start_mark.line + 1}: key {str(key)[:80]!r} is given twice "
+                    "in one section; keep one"
+                )
+            if isinstance(key, str | int | float | bool):
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _check_size(data: Any, where: str) -> None:
+    """Refuse configs nested deeper than MAX_DEPTH, longer than MAX_ITEMS once aliases are expanded,
+    or holding a string longer than MAX_STRING (walked with a budget: never expanded in full)."""
+    budget = MAX_ITEMS
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        item, depth = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise ArcloopError(f"{where}: more than {MAX_ITEMS:,} values (aliases expanded); write it out")
+        if depth > MAX_DEPTH:
+            raise ArcloopError(f"{where}: nested more than {MAX_DEPTH} levels deep")
+        if isinstance(item, dict):
+            stack.extend((value, depth + 1) for pair in item.items() for value in pair)
+        elif isinstance(item, list):
+            stack.extend((value, depth + 1) for value in item)
+        elif isinstance(item, str) and len(item) > MAX_STRING:
+            raise ArcloopError(f"{where}: a value of {len(item):,} characters (at most {MAX_STRING:,})")
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """YAML text as plain data, safely: no Python objects, no duplicate keys, bounded in depth and
+    size. Any problem is one :class:`ArcloopError` line starting with ``where``."""
     try:
-        text = Path(path).read_text()
-    except OSError as error:
-        raise ArcloopError(f"config file {path}: {error.strerror}") from None
-    try:
-        data = yaml.safe_load(text) or {}
+        data = yaml.load(text, Loader=_ConfigLoader)  # a SafeLoader: builds no Python objects
+    except ArcloopError as error:
+        raise ArcloopError(f"{where}: {error}") from None
+    except yaml.constructor.ConstructorError as error:
+        mark = error.problem_mark
+        line = f" line {mark.line + 1}:" if mark else ""
+        raise ArcloopError(
+            f"{where}:{line} a YAML tag arcloop does not read; use plain values, lists and mappings"
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ArcloopError(f"config file {path}:{where} is not valid YAML") from None
+        line = f" line {mark.line + 1}" if mark else ""
+        raise ArcloopError(f"{where}:{line} is not valid YAML") from None
+    except RecursionError:
+        raise ArcloopError(f"{where}: nested more than {MAX_DEPTH} levels deep") from None
+    _check_size(data, where)
+    return data
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML config file as a mapping (see :func:`parse_yaml`); one-line errors naming the file."""
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except OSError as error:
+        raise ArcloopError(f"config file {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ArcloopError(
+            f"config file {path}: not UTF-8 text (byte {error.start}); save it as UTF-8"
+        ) from None
+    data = parse_yaml(text, f"config file {path}") or {}
     if not isinstance(data, dict):
         raise ArcloopError(f"config file {path}: expected a mapping of settings at the top level")
     return data

@@ -36,5 +36,10 @@ def format_validation_error(
         return f"{location}: required parameter is missing{suffix}"
     message = first["msg"].removeprefix("Value error, ")
     got = first.get("input")
-    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    shown = "" if isinstance(got, dict | list) or got is None else f" (got {shortened(repr(got))})"
     return f"{location}: {message}{shown}{suffix}"
+
+
+def shortened(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis: a long bad value in a one-line error."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"

@@ -26,7 +26,7 @@ from typing import Any
 
 from arcloop import tracking
 from arcloop.campaign import steps
-from arcloop.campaign.run import DirectExecutor, drive, preflight, resolved
+from arcloop.campaign.run import DirectExecutor, drive, preflight
 from arcloop.campaign.setup import initial_state, prepare
 from arcloop.campaign.state import latest_checkpoint, load_checkpoint, write_atomically
 from arcloop.config import CampaignConfig, validated
@@ -140,7 +140,7 @@ def first_fit_outcome(config: dict[str, Any]) -> dict[str, Any]:
     one_core_per_campaign()
     started, started_at = time.perf_counter(), time.time()
     try:
-        setup = prepare(resolved(validated(CampaignConfig, config)))
+        setup = prepare(validated(CampaignConfig, config).resolved())
         steps.first_fit(setup, initial_state(setup))
         status, error = "ok", None
     except Exception as failure:  # the campaigns report it

@@ -105,3 +105,26 @@ def reclaimed() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _early_handler(signum: int, frame: FrameType | None) -> None:
+    raise CampaignInterrupted(
+        f"stopped by {signal.Signals(signum).name}; run the command again (a campaign whose "
+        "--state-dir holds a config.yaml continues with: arcloop resume DIR)",
+        signum,
+    )
+
+
+@contextmanager
+def stopped_early() -> Iterator[None]:
+    """From the command's first moment: SIGINT and SIGTERM end it with one line (and 128 + signal),
+    not a traceback or a silent death, until :func:`stop_on_signals` takes over."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _early_handler) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

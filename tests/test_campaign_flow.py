@@ -24,7 +24,8 @@ GROUPS = ("discovery/", "bias/", "diversity/", "model/", "acquisition/")
 
 def journal(state_dir: Path) -> list[dict]:
     path = state_dir / "oracle_calls.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    lines = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return [line for line in lines if line["outcome"] != "asked"]
 
 
 def artifact_paths(client: MlflowClient, run_id: str, path: str | None = None) -> set[str]:

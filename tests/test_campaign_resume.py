@@ -37,25 +37,7 @@ def test_sigkill_mid_iteration_then_resume_matches_uninterrupted_run(
     config_file.write_text(yaml.safe_dump(config))
     state_dir = workdir / "state"
 
-    child_log = workdir / "child.log"
-    env = {**os.environ, "PREFECT_HOME": str(workdir / "prefect-child")}
-    with child_log.open("wb") as log:  # a file, not a pipe: a full pipe would stall the child
-        child = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from arcloop.cli import run; run()",
-                "campaign",
-                "--config",
-                str(config_file),
-                "--json",
-            ],
-            cwd=workdir,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            start_new_session=True,  # its own process group: the kill takes its Prefect server down too
-        )
+    child, child_log = spawn_campaign(workdir, config_file)
     deadline = time.monotonic() + 300
     try:
         while True:
@@ -84,10 +66,9 @@ def test_sigkill_mid_iteration_then_resume_matches_uninterrupted_run(
     assert history_digest(final) == history_digest(reference) == result["history_sha256"]
     assert final.history == reference.history
 
-    # No iteration whose labels were checkpointed went to the oracle again.
-    calls = Counter(
-        json.loads(line)["iteration"] for line in (state_dir / "oracle_calls.jsonl").read_text().splitlines()
-    )
+    # No iteration whose labels were checkpointed went to the oracle again (calls: the "asked" lines).
+    lines = [json.loads(line) for line in (state_dir / "oracle_calls.jsonl").read_text().splitlines()]
+    calls = Counter(line["iteration"] for line in lines if line["outcome"] == "asked")
     assert sorted(calls) == list(range(ITERATIONS))
     for iteration, count in calls.items():
         assert count == 1 or (count == 2 and iteration == checkpointed), (iteration, count)
@@ -117,6 +98,85 @@ class KilledAfterLogging(DirectExecutor):
         if step is tracking.log_metrics and iteration == self.at:
             raise _Killed
         return result
+
+
+def spawn_campaign(workdir: Path, config_file: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """``arcloop campaign --config FILE`` in a child process of its own group; its stderr in a file."""
+    child_log = workdir / "child.log"
+    env = {**os.environ, "PREFECT_HOME": str(workdir / "prefect-child")}
+    with child_log.open("wb") as log:  # a file, not a pipe: a full pipe would stall the child
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from arcloop.cli import run; run()",
+                "campaign",
+                "--config",
+                str(config_file),
+                "--json",
+            ],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,  # its own process group: the kill takes its Prefect server down too
+        )
+    return child, child_log
+
+
+def test_a_campaign_killed_in_its_first_seconds_resumes_with_arcloop_resume(
+    prefect_harness, workdir, tracking_uri, capsys
+):
+    """config.yaml is written before anything slow: a SIGKILL as soon as it exists (before the store,
+    Prefect or the first checkpoint) leaves a folder that ``arcloop resume`` finishes, to the same
+    history as an uninterrupted campaign."""
+    config = fast_config(workdir, tracking_uri, iterations=2)
+    config_file = workdir / "campaign.yaml"
+    config_file.write_text(yaml.safe_dump(config))
+    state_dir = workdir / "state"
+    started = time.monotonic()
+    child, child_log = spawn_campaign(workdir, config_file)
+    try:
+        while not (state_dir / "config.yaml").is_file():
+            assert child.poll() is None, child_log.read_text()[-2000:]
+            assert time.monotonic() < started + 120, "config.yaml was not written"
+            time.sleep(0.01)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    assert latest_checkpoint(state_dir) is None
+    assert not list((workdir / "prefect-child").glob("*.db"))  # killed before Prefect's server started
+    assert main(["resume", str(state_dir), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    reference = run_plain(validated(CampaignConfig, {**config, "state_dir": str(workdir / "reference")}))
+    assert result["history_sha256"] == history_digest(reference)
+
+
+def test_a_sigterm_in_the_first_seconds_is_one_line_and_the_campaign_resumes(
+    prefect_harness, workdir, tracking_uri, capsys
+):
+    """SIGTERM before the campaign's own handlers are in place (config.yaml just written, Prefect not
+    started): status 143 and one "stopped:" line, no traceback; ``arcloop resume`` then finishes it."""
+    config = fast_config(workdir, tracking_uri, iterations=1)
+    config_file = workdir / "campaign.yaml"
+    config_file.write_text(yaml.safe_dump(config))
+    state_dir = workdir / "state"
+    child, child_log = spawn_campaign(workdir, config_file)
+    try:
+        deadline = time.monotonic() + 120
+        while not (state_dir / "config.yaml").is_file():
+            assert child.poll() is None and time.monotonic() < deadline, child_log.read_text()[-2000:]
+            time.sleep(0.01)
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+    err = child_log.read_text()
+    assert child.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert "Traceback" not in err and [line for line in err.splitlines() if line.startswith("stopped:")], err
+    assert main(["resume", str(state_dir), "--json"]) == 0
 
 
 def test_resume_after_a_kill_between_logging_and_noting_it_logs_each_step_once(workdir, tracking_uri):

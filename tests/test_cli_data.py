@@ -19,3 +19,18 @@ def test_data_info_text(capsys):
 
 def test_unknown_command_is_a_usage_error(capsys):
     assert main(["no-such-command"]) == 2
+
+
+def test_help_imports_none_of_the_heavy_libraries():
+    """`arcloop --help` answers from the command tree alone: pandas, torch, Prefect and MLflow are
+    imported by the commands that use them, after parsing (so help is instant on a cold start)."""
+    import subprocess
+    import sys
+
+    heavy = ("pandas", "torch", "prefect", "mlflow", "sklearn", "pyro")
+    code = (
+        "import sys\nfrom arcloop.cli import main\nmain(['--help'])\n"
+        f"print([name for name in {heavy!r} if name in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"

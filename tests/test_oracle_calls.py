@@ -9,14 +9,18 @@ from pathlib import Path
 import pytest
 from campaign_support import fast_config
 
-from arcloop.campaign.run import timed_call
+from arcloop.campaign import steps
+from arcloop.campaign.run import DirectExecutor, drive, preflight, timed_call
 from arcloop.campaign.state import load_checkpoint
 from arcloop.grid import campaign_outcome
 from arcloop.oracles import OracleTimeout
 
 
 def journal(state_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (state_dir / "oracle_calls.jsonl").read_text().splitlines()]
+    """The completed calls (the journal's outcome lines; each follows its ``asked`` line)."""
+    lines = [json.loads(line) for line in (state_dir / "oracle_calls.jsonl").read_text().splitlines()]
+    assert [line["outcome"] == "asked" for line in lines] == [True, False] * (len(lines) // 2)
+    return lines[1::2]
 
 
 def test_timed_call_returns_raises_and_times_out():
@@ -62,3 +66,33 @@ def test_direct_executor_retries_a_flaky_oracle_with_fresh_draws(workdir, tracki
     assert attempts > 1  # this seed fails at least once, so the retry path ran
     assert [c["attempt"] for c in calls] == list(range(1, attempts + 1))
     assert [c["outcome"] for c in calls] == ["OracleFailure"] * (attempts - 1) + ["ok"]
+
+
+class Killed(BaseException):
+    """Stands for a SIGKILL: nothing after it runs, no handler catches it."""
+
+
+def test_a_call_a_kill_interrupts_is_on_record_and_asked_again_on_resume(workdir, tracking_uri, monkeypatch):
+    """The journal's "asked" line is written before the oracle is called: a kill after the oracle
+    answered (it was paid) and before the outcome line leaves the call on record; the resume asks
+    again, so the journal shows both payments."""
+    config = fast_config(workdir, tracking_uri, iterations=2, batch_size=4)
+    real_label = steps.label
+
+    def label_then_die(setup, proposal, iteration, attempt):
+        labels = real_label(setup, proposal, iteration, attempt)
+        if iteration == 1:
+            raise Killed
+        return labels
+
+    monkeypatch.setattr(steps, "label", label_then_die)
+    campaign, setup = preflight(config, resume=False)
+    with pytest.raises(Killed):
+        drive(campaign, setup, DirectExecutor())
+    lines = [json.loads(line) for line in (workdir / "state" / "oracle_calls.jsonl").read_text().splitlines()]
+    assert [(line["iteration"], line["outcome"]) for line in lines] == [(0, "asked"), (0, "ok"), (1, "asked")]
+    monkeypatch.setattr(steps, "label", real_label)
+    campaign, setup = preflight(config, resume=True)
+    drive(campaign, setup, DirectExecutor(), resume=True)
+    lines = [json.loads(line) for line in (workdir / "state" / "oracle_calls.jsonl").read_text().splitlines()]
+    assert [(line["iteration"], line["outcome"]) for line in lines][3:] == [(1, "asked"), (1, "ok")]

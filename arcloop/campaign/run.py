@@ -29,10 +29,12 @@ from arcloop.campaign.state import (
     config_path,
     latest_checkpoint,
     load_checkpoint,
+    reading,
+    record_config,
     save_checkpoint,
     write_atomically,
 )
-from arcloop.config import CampaignConfig, dump_yaml, validated
+from arcloop.config import CampaignConfig, dump_yaml, read_yaml, validated
 from arcloop.cores import one_core
 from arcloop.errors import ArcloopError
 from arcloop.interrupt import CampaignInterrupted
@@ -96,8 +98,10 @@ def label_once(
     state_dir: Path,
     timeout_seconds: float | None = None,
 ) -> LabelBatch:
-    """One journalled oracle call: every call, failed, timed out or not, leaves a line in
-    ``oracle_calls.jsonl``. With ``timeout_seconds`` the call is timed (:func:`timed_call`)."""
+    """One journalled oracle call: every call leaves a line in ``oracle_calls.jsonl`` before it is
+    made and one with its outcome after (failed, timed out or not; none when a kill interrupts it).
+    With ``timeout_seconds`` the call is timed (:func:`timed_call`)."""
+    steps.journal_oracle_call(state_dir, iteration, attempt, len(proposal.batch), steps.ASKED)
     start = time.perf_counter()
     try:
         if timeout_seconds is None:
@@ -145,22 +149,16 @@ class DirectExecutor:
         return step(*args)
 
 
-def resolved(config: CampaignConfig) -> CampaignConfig:
-    """Absolute store and state paths, so that threads, processes and workers agree on them."""
-    return config.model_copy(
-        update={
-            "tracking": config.tracking.model_copy(update={"uri": tracking.resolve_uri(config.tracking.uri)}),
-            "state_dir": Path(config.state_dir).resolve(),
-        }
-    )
-
-
 def preflight(config: dict[str, Any] | CampaignConfig, resume: bool) -> tuple[CampaignConfig, CampaignSetup]:
     """Every check that can fail on a user mistake, before the first oracle call (one-line errors)."""
-    campaign = resolved(config if isinstance(config, CampaignConfig) else validated(CampaignConfig, config))
+    campaign = (
+        config if isinstance(config, CampaignConfig) else validated(CampaignConfig, config)
+    ).resolved()
+    has_checkpoint = latest_checkpoint(campaign.state_dir) is not None
+    if not resume and not has_checkpoint:
+        record_config(campaign.state_dir, dump_yaml(campaign))  # the CLI has, unless called from code
     tracking.check_reachable(campaign.tracking.uri)
     setup = prepare(campaign)
-    has_checkpoint = latest_checkpoint(campaign.state_dir) is not None
     if resume and not has_checkpoint and not config_path(campaign.state_dir).is_file():
         raise ArcloopError(f"state dir {campaign.state_dir}: no campaign to resume; drop --resume to start")
     if not resume and has_checkpoint:
@@ -168,7 +166,29 @@ def preflight(config: dict[str, Any] | CampaignConfig, resume: bool) -> tuple[Ca
             f"state dir {campaign.state_dir} already holds a campaign; "
             "add --resume to continue it or choose another --state-dir"
         )
+    if resume and has_checkpoint:
+        _check_checkpoint(campaign)
     return campaign, setup
+
+
+def _check_checkpoint(config: CampaignConfig) -> None:
+    """Read the checkpoint a resume will continue from, so that a damaged file or another config is
+    one line before anything is started (the flow reads it again: a few small files)."""
+    state, model_path = load_checkpoint(config.state_dir)
+    _check_fingerprint(config, state)
+    read_run_record(config.state_dir)
+    _read_logged_step(config.state_dir)
+    if model_path is not None:
+        steps.Models.load(model_path)
+
+
+def _check_fingerprint(config: CampaignConfig, state: CampaignState) -> None:
+    if state.fingerprint != config.fingerprint():
+        raise ArcloopError(
+            f"state dir {config.state_dir}: its checkpoint was made with a different config"
+            f"{_why_configs_differ(Path(config.state_dir), config)}; resume with the same config "
+            "(arcloop resume STATE_DIR) or start again in a new --state-dir"
+        )
 
 
 def run_tags(config: CampaignConfig) -> dict[str, str]:
@@ -185,7 +205,10 @@ def run_tags(config: CampaignConfig) -> dict[str, str]:
 
 def _read_logged_step(state_dir: Path) -> int:
     path = Path(state_dir) / LOGGED_FILE
-    return int(path.read_text()) if path.is_file() else -1
+    if not path.is_file():
+        return -1
+    with reading(path):
+        return int(path.read_text())
 
 
 def _write_logged_step(state_dir: Path, step: int) -> None:
@@ -195,7 +218,13 @@ def _write_logged_step(state_dir: Path, step: int) -> None:
 def read_run_record(state_dir: Path) -> dict[str, Any]:
     """What ``run.json`` says about the campaign's runs (empty before the campaign started)."""
     path = Path(state_dir) / RUN_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    with reading(path):
+        record = json.loads(path.read_text())
+        if not isinstance(record, dict):
+            raise ValueError("not a mapping")
+        return record
 
 
 def update_run_record(state_dir: Path, **changes: Any) -> dict[str, Any]:
@@ -271,6 +300,16 @@ def _start(
     return state
 
 
+def _why_configs_differ(state_dir: Path, config: CampaignConfig) -> str:
+    """ " (…)" naming what differs from the folder's config.yaml, when that file says; else ""."""
+    try:
+        saved = read_yaml(config_path(state_dir))
+    except ArcloopError:
+        return ""
+    why = config.differences_from(saved)
+    return f" ({why})" if why else " (config.yaml was edited since, or another arcloop version wrote it)"
+
+
 def start_or_resume(
     config: CampaignConfig,
     setup: CampaignSetup,
@@ -288,11 +327,7 @@ def start_or_resume(
     if not resume or latest_checkpoint(state_dir) is None:
         return _start(config, setup, resume, parent_run_id, extra_tags), None
     state, model_path = load_checkpoint(state_dir)
-    if state.fingerprint != config.fingerprint():
-        raise ArcloopError(
-            f"state dir {state_dir}: its checkpoint was made with a different config; "
-            "resume with the same config (arcloop resume STATE_DIR) or use a new --state-dir"
-        )
+    _check_fingerprint(config, state)
     if not state.mlflow_run_id or not tracking.run_exists(uri, state.mlflow_run_id):
         raise ArcloopError(
             f"tracking uri {uri!r} does not hold run {state.mlflow_run_id}; "

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,10 @@ from arcloop.errors import ArcloopError
 
 LATEST = "LATEST"
 CHECKPOINTS = "checkpoints"
+CHECKPOINT_NAME = re.compile(r"iter-\d{5}")  # what LATEST may name: a folder of checkpoints/, no path
+DAMAGED_ADVICE = (
+    "restore it from a backup of the state folder, or start the campaign again in a new --state-dir"
+)
 MODEL_FILE = "model.pt"
 KEEP_CHECKPOINTS = 2
 
@@ -159,12 +166,29 @@ def _split_fields(state: CampaignState) -> tuple[dict[str, np.ndarray], dict[str
     return arrays, logs, scalars
 
 
+@contextmanager
+def reading(path: Path, what: str = "state file") -> Iterator[None]:
+    """Any failure while reading ``path`` becomes one :class:`ArcloopError` line naming the file.
+
+    A damaged or hand-edited file fails in library-specific ways (BadZipFile, EOFError,
+    JSONDecodeError, UnicodeDecodeError, a TypeError from a field it should not have, ...); the user
+    needs to know which file, not which parser.
+    """
+    try:
+        yield
+    except ArcloopError:
+        raise
+    except Exception as error:  # see above: every parser failure means the same
+        raise ArcloopError(f"{path}: damaged {what} ({type(error).__name__}); {DAMAGED_ADVICE}") from None
+
+
 def _previous_logs(state_dir: Path) -> dict[str, dict[str, int]]:
     """Rows and bytes of every append-only log that the current checkpoint vouches for."""
     folder = latest_checkpoint(state_dir)
     if folder is None:
         return {}
-    return json.loads((folder / "state.json").read_text()).get(LOGS, {})
+    with reading(folder / "state.json"):
+        return dict(json.loads((folder / "state.json").read_text()).get(LOGS, {}))
 
 
 def _append_log(path: Path, rows: list, previous: dict[str, int] | None) -> dict[str, int]:
@@ -186,9 +210,9 @@ def _append_log(path: Path, rows: list, previous: dict[str, int] | None) -> dict
 
 
 def _read_log(path: Path, extent: dict[str, int]) -> list:
-    with open(path, "rb") as handle:
-        text = handle.read(extent["bytes"]).decode()
-    rows = [json.loads(line) for line in text.splitlines()]
+    with reading(path), open(path, "rb") as handle:
+        text = handle.read(int(extent["bytes"])).decode()
+        rows = [json.loads(line) for line in text.splitlines()]
     if len(rows) != extent["rows"]:
         raise ArcloopError(
             f"state file {path}: {len(rows)} rows where the checkpoint expects {extent['rows']}; "
@@ -248,11 +272,27 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def latest_checkpoint(state_dir: Path) -> Path | None:
+    """The folder ``LATEST`` names; None before the first checkpoint (no ``LATEST`` yet).
+
+    ``LATEST`` may only name a checkpoint of this state folder (``iter-NNNNN``); anything else,
+    or a name whose folder is gone, is a damaged state folder: one line, never a fresh start in the
+    campaign's MLflow run, and never a path outside the folder.
+    """
     pointer = Path(state_dir) / LATEST
     if not pointer.is_file():
         return None
-    folder = Path(state_dir) / CHECKPOINTS / pointer.read_text().strip()
-    return folder if folder.is_dir() else None
+    with reading(pointer, "checkpoint pointer"):
+        name = pointer.read_bytes()[:64].decode("ascii").strip()
+    if not CHECKPOINT_NAME.fullmatch(name):
+        raise ArcloopError(
+            f"{pointer}: damaged checkpoint pointer (it must name a folder checkpoints/iter-NNNNN); "
+            f"write the name of the newest folder under {Path(state_dir) / CHECKPOINTS} into it, or "
+            "start the campaign again in a new --state-dir"
+        )
+    folder = Path(state_dir) / CHECKPOINTS / name
+    if not folder.is_dir():
+        raise ArcloopError(f"{pointer}: names checkpoints/{name}, which is not there; {DAMAGED_ADVICE}")
+    return folder
 
 
 def load_checkpoint(
@@ -264,14 +304,30 @@ def load_checkpoint(
         raise ArcloopError(
             f"state dir {state_dir}: no checkpoint to resume; start a campaign without --resume"
         )
-    scalars = json.loads((folder / "state.json").read_text())
-    extents = scalars.pop(LOGS, {})  # absent in checkpoints written before the logs existed
-    logs = {key: _read_log(Path(state_dir) / LOGS / f"{key}.jsonl", span) for key, span in extents.items()}
-    with np.load(folder / "arrays.npz") as stored:
+    with reading(folder / "state.json"):
+        scalars = dict(json.loads((folder / "state.json").read_text()))
+        extents = dict(scalars.pop(LOGS, {}))  # absent in checkpoints written before the logs existed
+    logs = {
+        key: _read_log(Path(state_dir) / LOGS / f"{Path(key).name}.jsonl", span)
+        for key, span in extents.items()
+    }
+    with reading(folder / "arrays.npz"), np.load(folder / "arrays.npz", allow_pickle=False) as stored:
         arrays = {key: stored[key] for key in stored.files}
-    state = state_type(**scalars, **logs, **arrays)
+    with reading(folder / "state.json"):
+        state = state_type(**scalars, **logs, **arrays)
     model_path = folder / MODEL_FILE
     return state, (model_path if model_path.exists() else None)
+
+
+def record_config(state_dir: Path, text: str) -> None:
+    """Write ``config.yaml`` of a campaign about to start, unless the folder holds a checkpoint.
+
+    Called first, before anything slow (the store, the data, Prefect, torch), so that `arcloop
+    resume DIR` can continue a campaign killed at any moment after its command was read.
+    """
+    if latest_checkpoint(state_dir) is None:
+        Path(state_dir).mkdir(parents=True, exist_ok=True)
+        write_atomically(config_path(state_dir), text)
 
 
 def config_path(state_dir: Path) -> Path:

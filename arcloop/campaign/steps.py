@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,7 @@ from arcloop.campaign.setup import (
     rng_for,
     unlabelled_rows,
 )
-from arcloop.campaign.state import CampaignState
+from arcloop.campaign.state import DAMAGED_ADVICE, CampaignState, reading
 from arcloop.candidates import latent_candidates, pool_candidates
 from arcloop.data import ELEMENTS
 from arcloop.errors import ArcloopError
@@ -110,16 +109,13 @@ class Models:
         surrogate_path = Path(path).with_name(SURROGATE_FILE)
         state: dict[str, np.ndarray] = {}
         if surrogate_path.exists():
-            try:
-                with np.load(surrogate_path, allow_pickle=False) as arrays:
-                    state = {name: arrays[name] for name in arrays.files}
-            except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-                raise ArcloopError(
-                    f"{surrogate_path}: damaged surrogate state ({type(error).__name__}); "
-                    "restore this file from a backup of the state folder, or start the campaign again "
-                    "in a new --state-dir"
-                ) from None
-        return cls(SSVAE.load(path), None, state)
+            stored = surrogate_path
+            with reading(stored, "surrogate state"), np.load(stored, allow_pickle=False) as arrays:
+                state = {name: arrays[name] for name in arrays.files}
+        try:
+            return cls(SSVAE.load(path), None, state)
+        except ArcloopError as error:
+            raise ArcloopError(f"{path}: damaged model weights ({error}); {DAMAGED_ADVICE}") from None
 
 
 def new_surrogate(setup: CampaignSetup) -> BaseSurrogate:
@@ -301,18 +297,22 @@ def label(setup: CampaignSetup, proposal: Proposal, iteration: int, attempt: int
     return setup.observe.label(proposal.compositions, rng=rng, latent=latent)
 
 
+ASKED = "asked"  # the outcome of a journal line written before the call
+
+
 def journal_oracle_call(
-    state_dir: Path, iteration: int, attempt: int, n: int, outcome: str, seconds: float
+    state_dir: Path, iteration: int, attempt: int, n: int, outcome: str, seconds: float | None = None
 ) -> None:
-    """Append one line per oracle call to ``oracle_calls.jsonl``: the audit trail of what was asked."""
+    """Append one line to ``oracle_calls.jsonl``, the audit trail of what was asked and paid.
+
+    Each call has two lines: ``outcome: asked`` written (and closed) before the oracle is called,
+    then its outcome (``ok`` or the error's name) with its duration. A call that a kill interrupted
+    has the first line only: it may have been paid, and the resume asks it again.
+    """
     Path(state_dir).mkdir(parents=True, exist_ok=True)
-    record = {
-        "iteration": iteration,
-        "attempt": attempt,
-        "n": n,
-        "outcome": outcome,
-        "seconds": round(seconds, 6),
-    }
+    record: dict[str, object] = {"iteration": iteration, "attempt": attempt, "n": n, "outcome": outcome}
+    if seconds is not None:
+        record["seconds"] = round(seconds, 6)
     with open(Path(state_dir) / "oracle_calls.jsonl", "a") as journal:
         journal.write(json.dumps(record) + "\n")
 

@@ -9,7 +9,7 @@ import sys
 import typer
 
 from arcloop.errors import ArcloopError
-from arcloop.interrupt import CampaignInterrupted
+from arcloop.interrupt import CampaignInterrupted, stopped_early
 
 # The progress bar is the command line's view of a run; Prefect's per-task INFO lines would bury
 # it. Set before Prefect is imported; PREFECT_LOGGING_LEVEL=INFO brings them back.
@@ -47,7 +47,8 @@ for _module in COMMAND_MODULES:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user mistakes print one line to stderr and exit with status 2."""
     try:
-        app(args=argv, prog_name="arcloop", standalone_mode=True)
+        with stopped_early():
+            app(args=argv, prog_name="arcloop", standalone_mode=True)
     except ArcloopError as error:
         typer.echo(f"error: {error}", err=True)
         return 2

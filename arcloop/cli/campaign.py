@@ -133,7 +133,12 @@ def campaign(
     for key, name in (("policy", policy), ("oracle", oracle)):
         if name is not None and (base.get(key) or {}).get("name") != name:
             overrides[key] = {"name": name}
-    campaign_config = load_campaign_config(base, overrides)
+    campaign_config = load_campaign_config(base, overrides).resolved()
+    if not resume:
+        from arcloop.campaign.state import record_config
+        from arcloop.config import dump_yaml
+
+        record_config(campaign_config.state_dir, dump_yaml(campaign_config))
     _print_summary(run_with_progress(campaign_config, resume, show_progress=not as_json), as_json)
 
 
@@ -170,7 +175,10 @@ def resume_campaign(
     from arcloop.config import load_campaign_config
 
     if not config_path(state_dir).is_file():
-        raise ArcloopError(f"state dir {state_dir}: no config.yaml; is this a campaign's --state-dir?")
+        raise ArcloopError(
+            f"state dir {state_dir}: no config.yaml; is this a campaign's --state-dir? (a campaign stopped "
+            "before it read its config wrote nothing: run its command again)"
+        )
     from arcloop.config import read_yaml
 
     saved = read_yaml(config_path(state_dir))

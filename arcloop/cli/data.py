@@ -6,13 +6,14 @@ import json
 
 import typer
 
-from arcloop.data import ELEMENTS, alloy_fractions, load_alloys, load_descriptor_table
-from arcloop.materials import FAMILY_NAMES, dominant_family, n_elements
-
 data_app = typer.Typer(help="Datasets: the packaged ones and your own tables.", no_args_is_help=True)
 
 
 def dataset_summary() -> dict[str, object]:
+    # Imported here: `arcloop --help` must not pay for pandas.
+    from arcloop.data import ELEMENTS, alloy_fractions, load_alloys, load_descriptor_table
+    from arcloop.materials import FAMILY_NAMES, dominant_family, n_elements
+
     alloys = load_alloys()
     X = alloy_fractions()
     counts = n_elements(X)

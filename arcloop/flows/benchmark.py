@@ -197,6 +197,8 @@ def run_grid(config: dict[str, Any], resume_dir: str | None = None) -> dict[str,
         | flatten(bench.campaign, "campaign."),
     )
     folder = (Path(bench.output_dir) / bench.name / parent_run_id).resolve()
+    # At once, before the first fits: a benchmark killed from here on is a folder --resume accepts.
+    (folder / "campaigns").mkdir(parents=True, exist_ok=True)
     return _grid_under(bench, uri, folder, parent_run_id, started, resume=False)
 
 

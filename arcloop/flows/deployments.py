@@ -11,8 +11,7 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from arcloop.config import read_yaml
 from arcloop.errors import ArcloopError
 
 
@@ -20,7 +19,7 @@ def load_deployments(prefect_file: Path) -> list[dict[str, Any]]:
     path = Path(prefect_file)
     if not path.is_file():
         raise ArcloopError(f"--prefect-file {path}: no such file; run from the repository or pass its path")
-    data = yaml.safe_load(path.read_text()) or {}
+    data = read_yaml(path)
     deployments = data.get("deployments") or []
     if not deployments:
         raise ArcloopError(f"{path}: declares no deployments")

@@ -39,9 +39,12 @@ def screening_flow(config: dict[str, Any], resume: bool = False) -> dict[str, An
 
 def run_screening_flow(config: ScreeningConfig, resume: bool = False) -> dict[str, Any]:
     """The flow with its config checked first (mistakes fail here, in one line) and no heartbeat."""
+    from arcloop import tracking
     from arcloop.screening.loop import prepare_screening
 
     prepare_screening(config)
+    if config.tracking is not None:
+        tracking.check_reachable(config.tracking.uri)
     data = config.model_dump(mode="json")
     data["name"] = config.run_name
     with quiet_prefect():
@@ -124,6 +127,10 @@ def run_screening_benchmark(
     """The benchmark flow on a process pool (default) or the Dask cluster at ``dask_address``."""
     from prefect.task_runners import ProcessPoolTaskRunner
 
+    from arcloop import tracking
+
+    if bench.tracking is not None:
+        tracking.check_reachable(bench.tracking.uri)  # before workers start: one line, nothing made
     address = dask_address or bench.dask_address
     if address or bench.runner == "dask":
         from prefect_dask import DaskTaskRunner

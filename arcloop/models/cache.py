@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from arcloop.errors import ArcloopError
 from arcloop.models.ssvae import FORMAT, SSVAE
 
 CACHE_ENV = "ARCLOOP_CACHE_DIR"
@@ -73,20 +75,42 @@ def fit_cached(
     model = model_factory() if callable(model_factory) else SSVAE(**model_factory)
     key = cache_key(model.get_config(), (X_l, y, X_u, X_val, y_val), key_parts)
     entry = cache_dir() / key
-    if retrain or not (entry / MODEL_FILE).is_file():
-        if on_fit is not None:
-            on_fit()
-        model.fit(X_l, y, X_u, X_val, y_val)
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=entry.parent))
-        model.save(staging / MODEL_FILE)
-        (staging / HISTORY_FILE).write_text(json.dumps(model.history_))
-        if retrain and entry.exists():
-            shutil.rmtree(entry, ignore_errors=True)
-        try:
-            os.rename(staging, entry)
-        except OSError:  # another process stored the same model first: keep theirs
-            shutil.rmtree(staging, ignore_errors=True)
-    cached = SSVAE.load(entry / MODEL_FILE)
-    cached.history_ = json.loads((entry / HISTORY_FILE).read_text())
+    if not retrain and (entry / MODEL_FILE).is_file():
+        cached = _read_entry(entry)
+        if cached is not None:
+            return cached
+    if on_fit is not None:
+        on_fit()
+    model.fit(X_l, y, X_u, X_val, y_val)
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=entry.parent))
+    model.save(staging / MODEL_FILE)
+    (staging / HISTORY_FILE).write_text(json.dumps(model.history_))
+    if retrain and entry.exists():
+        shutil.rmtree(entry, ignore_errors=True)
+    try:
+        os.rename(staging, entry)
+    except OSError:  # another process stored the same model first: keep theirs
+        shutil.rmtree(staging, ignore_errors=True)
+    cached = _read_entry(entry)
+    if cached is None:  # what was just stored does not read back: the folder itself is at fault
+        raise ArcloopError(
+            f"model cache {cache_dir()}: a model stored there does not read back; check the disk"
+        )
+    return cached
+
+
+def _read_entry(entry: Path) -> SSVAE | None:
+    """The model stored in ``entry``; None, with the entry dropped and one line said, when a file of
+    it is damaged (the caller then refits: a damaged cache costs a fit, never a campaign)."""
+    try:
+        cached = SSVAE.load(entry / MODEL_FILE)
+        history = json.loads((entry / HISTORY_FILE).read_text())
+        if not isinstance(history, dict):
+            raise ValueError("history.json is not a mapping")
+    except (ArcloopError, OSError, ValueError) as error:  # JSON and Unicode errors are ValueErrors
+        sys.stderr.write(f"model cache: dropped the damaged entry {entry.name[:12]} ({error}); refitting\n")
+        shutil.rmtree(entry, ignore_errors=True)
+        return None
+    cached.history_ = history
     return cached

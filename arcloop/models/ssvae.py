@@ -583,6 +583,16 @@ class SSVAE(ClassifierMixin, BaseEstimator):
             raise ArcloopError(
                 f"path: {str(source)!r} is not an arcloop SSVAE file (expected format {FORMAT})"
             )
+        try:
+            return cls._from_payload(payload)
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
+            # A file with the right format tag but damaged contents (settings, tensor shapes).
+            raise ArcloopError(
+                f"path: {str(source)!r} is a damaged arcloop model file ({type(error).__name__})"
+            ) from None
+
+    @classmethod
+    def _from_payload(cls, payload: dict[str, Any]) -> SSVAE:
         config = dict(payload["config"])
         for old, new in LEGACY_PARAMETER_NAMES.items():
             if old in config:

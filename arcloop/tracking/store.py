@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from arcloop import DEFAULT_TRACKING_URI
+from arcloop import DEFAULT_TRACKING_URI, resolve_uri
 from arcloop.errors import ArcloopError
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -42,15 +42,6 @@ _ready_guard = threading.Lock()
 
 # What opening a SQL store imports (sqlalchemy, alembic): for processes that preload it.
 PRELOAD_MODULES = ("mlflow.store.tracking.sqlalchemy_store",)
-
-
-def resolve_uri(uri: str) -> str:
-    """Make a relative ``sqlite:///file.db`` absolute against the working directory, so that a flow
-    run in another thread or process writes to the same store."""
-    prefix = "sqlite:///"
-    if uri.startswith(prefix) and not uri.startswith(prefix + "/") and ":memory:" not in uri:
-        return prefix + str(Path(uri[len(prefix) :]).resolve())
-    return uri
 
 
 def artifact_root_for(uri: str) -> str | None:
