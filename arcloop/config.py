@@ -196,23 +196,31 @@ class CampaignConfig(StrictModel):
         """What separates this config from ``saved`` (a state folder's config.yaml, as read), in
         the settings that enter :meth:`fingerprint`; "" when they agree on every one of them.
 
-        A setting this config has and ``saved`` lacks is one added to arcloop after the folder was
-        written: such a folder is named as written by an earlier version.
+        A declared setting (one every config has) that ``saved`` lacks was added to arcloop after
+        the folder was written: such a folder is named as written by an earlier version. Settings
+        of open sections (``model:``, plugin params) given on one side only are differences.
         """
         ignored = ("iterations", "tracking", "state_dir", "name")
         mine = {k: v for k, v in self.flat().items() if not k.startswith(ignored)}
         theirs = {k: v for k, v in flatten(saved).items() if not k.startswith(ignored)}
-        added = sorted(set(mine) - set(theirs))
-        changed = sorted(k for k in set(mine) & set(theirs) if mine[k] != theirs[k])
+        declared = set(type(self)().flat())
+        added = sorted(k for k in set(mine) - set(theirs) if k in declared)
+        missing = object()  # a setting given on one side only
+        changed = sorted(
+            k
+            for k in set(mine) | set(theirs)
+            if k not in added and mine.get(k, missing) != theirs.get(k, missing)
+        )
         parts = []
         if added:
             parts.append(
                 f"the folder was written by an earlier arcloop, without the setting(s) {', '.join(added[:5])}"
             )
         if changed:
+            shown = [f"{k} was {theirs[k]!r}" if k in theirs else f"{k} was unset" for k in changed[:5]]
+            now = [f"now {mine[k]!r}" if k in mine else "now unset" for k in changed[:5]]
             parts.append(
-                "settings differ: "
-                + "; ".join(f"{k} was {theirs[k]!r}, now {mine[k]!r}" for k in changed[:5])
+                "settings differ: " + "; ".join(f"{a}, {b}" for a, b in zip(shown, now, strict=True))
             )
         return "; ".join(parts)
 
@@ -240,16 +248,19 @@ class _ConfigLoader(yaml.SafeLoader):
     mapping, which plain YAML resolves silently in favour of the last."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
+        seen: set[tuple[type, Any]] = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *base` merges, it is not a key
             key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
-            if isinstance(key, str | int | float | bool) and key in seen:
+            if not isinstance(key, str | int | float | bool):
+                continue
+            if (type(key), key) in seen:  # typed: `1:` and `true:` are two keys
                 raise ArcloopError(
                     f"line {key_node.start_mark.line + 1}: key {str(key)[:80]!r} is given twice "
                     "in one section; keep one"
                 )
-            if isinstance(key, str | int | float | bool):
-                seen.add(key)
+            seen.add((type(key), key))
         return super().construct_mapping(node, deep=deep)
 
 

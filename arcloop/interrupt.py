@@ -117,14 +117,14 @@ def _early_handler(signum: int, frame: FrameType | None) -> None:
 
 @contextmanager
 def stopped_early() -> Iterator[None]:
-    """From the command's first moment: SIGINT and SIGTERM end it with one line (and 128 + signal),
-    not a traceback or a silent death, until :func:`stop_on_signals` takes over."""
+    """From a command's first moment: SIGTERM ends it with one line (and status 143), not a silent
+    death, until :func:`stop_on_signals` takes over. SIGINT keeps Python's own handler (Click says
+    "Aborted!", asyncio's runners shut down cleanly on it)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signum: signal.signal(signum, _early_handler) for signum in STOP_SIGNALS}
+    previous = signal.signal(signal.SIGTERM, _early_handler)
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        signal.signal(signal.SIGTERM, previous)

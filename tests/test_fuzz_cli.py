@@ -3,13 +3,16 @@ hypothesis. Every input must end in a status (0, 1, 2) with at most one ``error:
 traceback. A few hundred examples in the default suite, thousands in the slow one.
 
 Commands that would start real work on a valid input are given an anchor that fails after every
-check of the input: a tracking store in a folder that does not exist, a model file that is not
-there. So a valid input costs milliseconds, and an invalid one shows its own error first.
+check of the input: a tracking store in a folder that does not exist (on the command line, or
+appended to the file), a model file that is not there. So a valid input costs milliseconds, and an
+invalid one shows its own error first. Each case runs in its own folder, which must hold no store
+afterwards (a case that slipped its anchor would have started a real run there).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +105,8 @@ def invocations(draw: st.DrawFn) -> tuple[list[str], bytes | None]:
     if kind == "benchmark":  # no --tracking-uri option: the anchor goes into the file
         config = {**draw(configs), "tracking": {"uri": NO_STORE}, "output_dir": "{dir}/out"}
         return ["benchmark", "--config", "{file}"], as_yaml(config).encode()
-    if kind == "resume":
-        return ["resume", "{dir}"], content  # the file is written as the folder's config.yaml
+    if kind == "resume":  # the file is the folder's config.yaml, with the anchor appended
+        return ["resume", "{dir}"], content + f"\ntracking: {{uri: '{NO_STORE}'}}\n".encode()
     if kind == "ui":
         return ["ui", "--port", draw(numbers), "--tracking-uri", NO_STORE], None
     if kind == "flip":
@@ -127,8 +130,14 @@ def run_one(folder: Path, args: list[str], content: bytes | None, capfd: pytest.
         path.write_bytes(content.replace(b"{dir}", str(folder).encode()))
     argv = [arg.replace("{file}", str(path)).replace("{dir}", str(folder)) for arg in args]
     capfd.readouterr()
-    status = main(argv)
+    here = os.getcwd()
+    os.chdir(folder)  # a default store or state folder would land here, and be seen
+    try:
+        status = main(argv)
+    finally:
+        os.chdir(here)
     err = capfd.readouterr().err
+    assert not (folder / "mlruns.db").exists() and not (folder / "arcloop-state").exists(), argv
     assert "Traceback" not in err, (argv, err[-3000:])
     assert status in (0, 1, 2), (argv, status, err[-3000:])
     errors = [line for line in err.splitlines() if line.startswith("error:")]

@@ -243,3 +243,18 @@ def test_differences_from_names_added_and_changed_settings(finished: Path) -> No
     assert changed.differences_from(saved) == "settings differ: seed was 5, now 6"  # iterations: not history
     older = {**saved, "model": {k: v for k, v in saved["model"].items() if k != "refit"}}
     assert "without the setting(s) model.refit" in config.differences_from(older)
+
+
+def test_a_refused_command_keeps_the_config_of_a_campaign_killed_early(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A folder holding only config.yaml (its campaign was killed before its first checkpoint): a new
+    command into it that is refused later (here: the store cannot be reached) leaves that file as it
+    was, so ``arcloop resume`` still continues the killed campaign."""
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "config.yaml").write_text("seed: 1\n")
+    unreachable = "sqlite:////nonexistent-arcloop-folder/mlruns.db"
+    assert main(["campaign", "--state-dir", str(state), "--seed", "2", "--tracking-uri", unreachable]) == 2
+    assert "does not exist" in capfd.readouterr().err
+    assert (state / "config.yaml").read_text() == "seed: 1\n"

@@ -112,7 +112,7 @@ def label_once(
                 timeout_seconds,
                 f"oracle call {iteration}.{attempt}",
             )
-    except OracleError as error:
+    except Exception as error:  # an OracleError, or a fault in the oracle's code: on record either way
         outcome, seconds = type(error).__name__, time.perf_counter() - start
         steps.journal_oracle_call(state_dir, iteration, attempt, len(proposal.batch), outcome, seconds)
         raise

@@ -178,6 +178,12 @@ def reading(path: Path, what: str = "state file") -> Iterator[None]:
         yield
     except ArcloopError:
         raise
+    except OSError as error:
+        if not isinstance(error, FileNotFoundError):  # the disk or permissions, not the file's content
+            raise ArcloopError(
+                f"{path}: cannot read ({error.strerror}); check the disk and permissions"
+            ) from None
+        raise ArcloopError(f"{path}: missing; {DAMAGED_ADVICE}") from None
     except Exception as error:  # see above: every parser failure means the same
         raise ArcloopError(f"{path}: damaged {what} ({type(error).__name__}); {DAMAGED_ADVICE}") from None
 
@@ -320,12 +326,14 @@ def load_checkpoint(
 
 
 def record_config(state_dir: Path, text: str) -> None:
-    """Write ``config.yaml`` of a campaign about to start, unless the folder holds a checkpoint.
+    """Write ``config.yaml`` of a campaign about to start, unless the folder holds a checkpoint or one.
 
     Called first, before anything slow (the store, the data, Prefect, torch), so that `arcloop
     resume DIR` can continue a campaign killed at any moment after its command was read.
+    A folder that already holds a config.yaml (a campaign killed before its first checkpoint) keeps
+    it here: if this command is refused later, that campaign can still be resumed as it was.
     """
-    if latest_checkpoint(state_dir) is None:
+    if latest_checkpoint(state_dir) is None and not config_path(state_dir).exists():
         Path(state_dir).mkdir(parents=True, exist_ok=True)
         write_atomically(config_path(state_dir), text)
 
