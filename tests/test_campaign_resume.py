@@ -153,6 +153,7 @@ def test_a_campaign_killed_in_its_first_seconds_resumes_with_arcloop_resume(
     assert result["history_sha256"] == history_digest(reference)
 
 
+@pytest.mark.slow
 def test_a_sigterm_in_the_first_seconds_is_one_line_and_the_campaign_resumes(
     prefect_harness, workdir, tracking_uri, capsys
 ):

@@ -93,7 +93,9 @@ def ensure_store(uri: str) -> None:
     """Create or migrate a local SQLite store under a file lock beside it, once per process.
 
     Several processes opening one new store at once race on MLflow's schema migration (``table
-    ... already exists``); under the lock the first creates it and the others find it ready.
+    ... already exists``); under the lock the first creates it and the others find it ready. A new
+    store is made under a staging name and renamed into place once its schema is complete: a kill
+    while it is being made leaves no half-made store (MLflow cannot migrate one).
     """
     uri = resolve_uri(uri)
     path = _sqlite_path(uri)
@@ -105,10 +107,28 @@ def ensure_store(uri: str) -> None:
         with open(path.with_name(path.name + ".lock"), "a") as lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             try:
-                MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+                if not path.exists() or path.stat().st_size == 0:
+                    staging = path.with_name(f".{path.name}.creating")
+                    staging.unlink(missing_ok=True)  # left by a process killed while making it
+                    MlflowClient(tracking_uri=f"sqlite:///{staging}").search_experiments(max_results=1)
+                    os.replace(staging, path)
+                _open(uri)
             finally:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
         _ready_stores.add(uri)
+
+
+def _open(uri: str) -> None:
+    """Open (and migrate, if MLflow is newer) the store; a store whose schema is half-made is one line."""
+    try:
+        MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+    except Exception as error:  # SQLAlchemy's OperationalError, wrapped by MLflow in several ways
+        if "_alembic_tmp" not in str(error):
+            raise
+        raise ArcloopError(
+            f"tracking uri {uri!r}: the store's schema was left half-made by a process killed while "
+            "creating it; a store killed then holds no runs: move it aside and run again"
+        ) from None
 
 
 def client(uri: str) -> MlflowClient:
