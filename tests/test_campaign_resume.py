@@ -124,35 +124,6 @@ def spawn_campaign(workdir: Path, config_file: Path) -> tuple[subprocess.Popen[b
     return child, child_log
 
 
-def test_a_campaign_killed_in_its_first_seconds_resumes_with_arcloop_resume(
-    prefect_harness, workdir, tracking_uri, capsys
-):
-    """config.yaml is written before anything slow: a SIGKILL as soon as it exists (before the store,
-    Prefect or the first checkpoint) leaves a folder that ``arcloop resume`` finishes, to the same
-    history as an uninterrupted campaign."""
-    config = fast_config(workdir, tracking_uri, iterations=2)
-    config_file = workdir / "campaign.yaml"
-    config_file.write_text(yaml.safe_dump(config))
-    state_dir = workdir / "state"
-    started = time.monotonic()
-    child, child_log = spawn_campaign(workdir, config_file)
-    try:
-        while not (state_dir / "config.yaml").is_file():
-            assert child.poll() is None, child_log.read_text()[-2000:]
-            assert time.monotonic() < started + 120, "config.yaml was not written"
-            time.sleep(0.01)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signal.SIGKILL)
-        child.wait(timeout=30)
-    assert latest_checkpoint(state_dir) is None
-    assert not list((workdir / "prefect-child").glob("*.db"))  # killed before Prefect's server started
-    assert main(["resume", str(state_dir), "--json"]) == 0
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    reference = run_plain(validated(CampaignConfig, {**config, "state_dir": str(workdir / "reference")}))
-    assert result["history_sha256"] == history_digest(reference)
-
-
 @pytest.mark.slow
 def test_a_sigterm_in_the_first_seconds_is_one_line_and_the_campaign_resumes(
     prefect_harness, workdir, tracking_uri, capsys
