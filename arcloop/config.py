@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from arcloop import DEFAULT_TRACKING_URI, resolve_uri
 from arcloop.candidates import CandidateConfig
-from arcloop.errors import ArcloopError, format_validation_error
+from arcloop.errors import ArcloopError, format_validation_error, shortened
 from arcloop.materials import FAMILY_NAMES
 from arcloop.oracles import OracleConfig
 from arcloop.policies import (
@@ -334,8 +334,17 @@ def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
     """Set ``data['a']['b'] = value`` for ``dotted='a.b'`` (CLI overrides of YAML values)."""
     *parents, leaf = dotted.split(".")
     node = data
-    for key in parents:
-        node = node.setdefault(key, {})
+    for depth, key in enumerate(parents, start=1):
+        child = node.get(key)
+        if child is None:  # absent, or `key:` with nothing under it
+            child = node[key] = {}
+        elif not isinstance(child, dict):
+            section = ".".join(parents[:depth])
+            raise ArcloopError(
+                f"{section}: expected a section of settings, got {shortened(repr(child))} "
+                f"(a command-line option sets {dotted} in it)"
+            )
+        node = child
     node[leaf] = value
 
 

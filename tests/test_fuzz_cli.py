@@ -207,3 +207,19 @@ def test_a_number_out_of_range_is_one_line(
     args += ["--tracking-uri", NO_STORE]
     assert main(["campaign", *args]) == 2
     assert "oracle_calls.timeout_seconds" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("section", "words"), [("null", "does not exist"), ("5", "tracking: expected a section")]
+)
+def test_an_option_into_a_section_that_is_not_one_is_one_line(
+    tmp_path: Path, section: str, words: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`--tracking-uri` sets tracking.uri: a file saying `tracking: null` gets the section made (and
+    the unreachable store named), `tracking: 5` is one line naming the section. (Found by the fuzz.)"""
+    (tmp_path / "c.yaml").write_text(f"tracking: {section}\n")
+    args = ["--config", str(tmp_path / "c.yaml"), "--state-dir", str(tmp_path / "s")]
+    assert main(["campaign", *args, "--tracking-uri", NO_STORE]) == 2
+    err = capfd.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and words in errors[0] and "Traceback" not in err, err
