@@ -92,8 +92,40 @@ def worker_template(modules: tuple[str, ...]) -> multiprocessing.context.BaseCon
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(modules))
+    # Workers stopped at once (stop_pool_workers) leave the pool's semaphores to Python's resource
+    # tracker, which cleans them up and warns on the terminal; the tracker, started with the
+    # forkserver, takes its warning filters from this interpreter's options.
+    if QUIET_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(QUIET_TRACKER)
     multiprocessing.forkserver.ensure_running()
     return context
+
+
+QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
+
+
+# How the forkserver process shows in the process table (its command line, as Python starts it).
+FORKSERVER_MAIN = "from multiprocessing.forkserver import main"
+
+
+def stop_pool_workers() -> list[int]:
+    """SIGKILL the process pool's workers that this process started: the processes its forkserver
+    template (:func:`worker_template`) forked. Returns their pids.
+
+    A worker runs a campaign or fit to its end whatever the parent hears; Python's pool has no way
+    to end a running job, and its shutdown waits for them.
+    """
+    import psutil
+
+    me = os.getpid()
+    stopped = []
+    for process in psutil.Process(me).children(recursive=True):
+        with contextlib.suppress(psutil.Error):  # gone meanwhile
+            parent = process.parent()
+            if parent is not None and parent.pid != me and FORKSERVER_MAIN in " ".join(parent.cmdline()):
+                process.kill()
+                stopped.append(process.pid)
+    return stopped
 
 
 def worker_started() -> int:
@@ -114,9 +146,24 @@ def _exit_without_teardown() -> None:
 
 
 def finished_outcome(state_dir: str | Path | None) -> dict[str, Any] | None:
-    """The outcome of a campaign that finished (status ok), or None if it has not."""
+    """The outcome of a campaign that finished, or None if it has not.
+
+    A damaged record (torn, garbage, not an outcome) is said and counts as none: the campaign
+    is then resumed from its checkpoints, which a finished campaign ends at once, writing it anew.
+    """
     path = Path(state_dir) / OUTCOME_FILE if state_dir else None
-    return json.loads(path.read_text()) if path is not None and path.is_file() else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        outcome = json.loads(path.read_text())
+        if not isinstance(outcome, dict) or outcome.get("status") not in ("ok", "failed"):
+            raise ValueError("not a campaign's outcome")
+    except (OSError, ValueError) as error:  # JSON and UTF-8 decoding errors are ValueErrors
+        sys.stderr.write(
+            f"{path}: damaged ({type(error).__name__}); read back from its checkpoints instead\n"
+        )
+        return None
+    return outcome
 
 
 def _record_outcome(state_dir: str | Path, outcome: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from types import FrameType
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _stop = threading.Event()
 _received: list[int] = []
+_leaving = threading.Event()  # a stop was raised in the main thread: the command is on its way out
 _active: list[bool] = []  # non-empty inside stop_on_signals
 
 
@@ -28,9 +29,10 @@ class CampaignInterrupted(BaseException):
     data and goes on, but a stop request must end the whole run.
     """
 
-    def __init__(self, message: str, signum: int = signal.SIGTERM) -> None:
+    def __init__(self, message: str, signum: int = signal.SIGTERM, advised: bool = False) -> None:
         super().__init__(message)
         self.signum = signum
+        self.advised = advised  # the message says how to continue
 
     @property
     def exit_code(self) -> int:
@@ -54,20 +56,30 @@ def request_stop(signum: int = signal.SIGTERM) -> None:
 def clear() -> None:
     _stop.clear()
     _received.clear()
+    _leaving.clear()
 
 
 def check(what: str = "campaign") -> None:
     """Raise :class:`CampaignInterrupted` if a stop was requested (called at safe points)."""
     signum = requested()
     if signum is not None:
+        if threading.current_thread() is threading.main_thread():
+            _leaving.set()
         raise CampaignInterrupted(f"{what} stopped by {signal.Signals(signum).name}", signum)
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
+    name = signal.Signals(signum).name
+    if _leaving.is_set():
+        # The stop is under way (runs being ended as KILLED, a second at most): cut short, it
+        # would leave them RUNNING and lose the line that says how to resume.
+        sys.stderr.write(f"\n{name}: already stopping\n")
+        return
     if _stop.is_set():
-        raise CampaignInterrupted(f"stopped at once by a second {signal.Signals(signum).name}", signum)
+        _leaving.set()
+        raise CampaignInterrupted(f"stopped at once by a second {name}", signum)
     request_stop(signum)
-    sys.stderr.write(f"\n{signal.Signals(signum).name}: stopping at the next safe point (again: at once)\n")
+    sys.stderr.write(f"\n{name}: stopping at the next safe point (again: at once)\n")
 
 
 @contextmanager

@@ -50,7 +50,7 @@ from arcloop.campaign.run import DirectExecutor, checkpoint, drive, preflight  #
 from arcloop.campaign.steps import history_digest  # noqa: E402
 from arcloop.config import CampaignConfig, validated  # noqa: E402
 from arcloop.flows.campaign import run_campaign  # noqa: E402
-from arcloop.tasks.settings import drain_events, quiet_prefect  # noqa: E402
+from arcloop.tasks.settings import drain_events, prefect_session  # noqa: E402
 from arcloop.tracking.store import ensure_store  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -113,7 +113,7 @@ def start_prefect() -> float:
         return 1
 
     start = time.perf_counter()
-    with quiet_prefect():
+    with prefect_session():
         warm_up()
     return time.perf_counter() - start
 

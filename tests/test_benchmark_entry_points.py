@@ -202,17 +202,23 @@ def timeless(records: list[dict]) -> list[dict]:
 
 
 def test_resume_reads_finished_campaigns_back_and_continues_the_others(
-    prefect_harness, workdir, tracking_uri
+    prefect_harness, workdir, tracking_uri, capfd
 ):
     from mlflow.tracking import MlflowClient
 
     config = smallest_grid(workdir, tracking_uri, runner="threads")
     first = run_benchmark(config)
     folder = Path(first["output_dir"])
-    # greedy's campaign did not record its end: it resumes from its final checkpoint.
-    (folder / "campaigns" / "greedy-rules-random-seed0" / "outcome.json").unlink()
+    # greedy's record of its end is damaged: said once, and it resumes from its final checkpoint.
+    greedy_outcome = folder / "campaigns" / "greedy-rules-random-seed0" / "outcome.json"
+    greedy_outcome.write_bytes(b'{"status": "ok", "summ\xff')
     random_outcome = (folder / "campaigns" / "random-rules-random-seed0" / "outcome.json").read_text()
+    capfd.readouterr()
     second = run_benchmark(config, resume_dir=folder)
+    said = capfd.readouterr().err
+    assert said.count(f"{greedy_outcome}: damaged (UnicodeDecodeError); read back from its checkpoints") >= 1
+    assert "Traceback" not in said
+    assert json.loads(greedy_outcome.read_text())["status"] == "ok"  # written anew
 
     assert second["parent_run_id"] == first["parent_run_id"]
     assert timeless(second["summary"]) == timeless(first["summary"])

@@ -67,28 +67,52 @@ def mid_grid(out: Path) -> bool:
     return len(outcomes(out)) >= 2
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("kill_point", [first_seconds, mid_grid], ids=["first-seconds", "mid-grid"])
-def test_sigkill_then_resume_gives_the_uninterrupted_summary(tmp_path, kill_point):
-    from mlflow.tracking import MlflowClient
-
-    reference = run_to_end(grid_file(tmp_path / "reference", "grid"))
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> list[dict]:
+    """The uninterrupted benchmark's summary."""
+    folder = tmp_path_factory.mktemp("uninterrupted")
+    summary = run_to_end(grid_file(folder / "reference", "grid"))
     # Workers are reused: six campaigns (and the shared first fits) ran in the pool's two processes.
-    ran_in = {json.loads(text)["worker_pid"] for text in outcomes(tmp_path / "reference" / "out").values()}
+    ran_in = {json.loads(text)["worker_pid"] for text in outcomes(folder / "reference" / "out").values()}
     assert len(ran_in) <= 2, ran_in
+    return summary
 
-    config = grid_file(tmp_path / "killed", "grid")
-    out = config.parent / "out"
-    log = config.parent / "child.log"
+
+def spawn(config: Path, log: Path, **env: str) -> subprocess.Popen:
     with log.open("wb") as stderr:  # a file, not a pipe: a full pipe would stall the child
-        child = subprocess.Popen(
+        return subprocess.Popen(
             benchmark_cli("--config", str(config)),
             cwd=config.parent,
-            env={**cli_env(), "PREFECT_HOME": str(config.parent / "prefect")},
+            env={**cli_env(), "PREFECT_HOME": str(config.parent / "prefect"), **env},
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             start_new_session=True,  # its own process group: the kill takes server and workers too
         )
+
+
+def assert_as_uninterrupted(config: Path, folder: Path) -> None:
+    """One parent run, FINISHED; one FINISHED run per campaign (none started twice), each iteration
+    logged once."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{config.parent / 'mlruns.db'}")
+    experiment = client.get_experiment_by_name("bench").experiment_id
+    parents = client.search_runs([experiment], "tags.kind = 'benchmark'")
+    assert [(run.info.run_id, run.info.status) for run in parents] == [(folder.name, "FINISHED")]
+    children = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{folder.name}'")
+    assert len(children) == 6 and {run.info.status for run in children} == {"FINISHED"}
+    for run in children:
+        steps = [point.step for point in client.get_metric_history(run.info.run_id, "discovery/hits")]
+        assert steps == list(range(ITERATIONS)), (run.info.run_name, steps)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_point", [first_seconds, mid_grid], ids=["first-seconds", "mid-grid"])
+def test_sigkill_then_resume_gives_the_uninterrupted_summary(tmp_path, kill_point, reference):
+    config = grid_file(tmp_path / "killed", "grid")
+    out = config.parent / "out"
+    log = config.parent / "child.log"
+    child = spawn(config, log)
     deadline = time.monotonic() + 600
     try:
         while not kill_point(out):
@@ -113,14 +137,65 @@ def test_sigkill_then_resume_gives_the_uninterrupted_summary(tmp_path, kill_poin
     assert len(after) == 6
     # A campaign finished before the kill was read back, not run again (its record is untouched).
     assert {name: after[name] for name in finished_before} == finished_before
+    assert_as_uninterrupted(config, folder)
 
+
+@pytest.mark.slow
+def test_killed_the_moment_its_parent_run_began_resumes_by_the_benchmarks_name(tmp_path, reference):
+    """A kill between the parent run's creation and its folder's: no folder names the run, and
+    ``--resume OUTPUT/NAME`` finds it in the store (the newest unfinished run of the benchmark)."""
+    from arcloop import tracking
+
+    config = grid_file(tmp_path / "killed", "grid")
+    uri = f"sqlite:///{config.parent / 'mlruns.db'}"
+    parent = tracking.start_run(
+        uri, "bench", "benchmark-tiny", tags={"kind": "benchmark", "benchmark": "tiny"}
+    )
+    assert not (config.parent / "out").exists()
+
+    resumed = run_to_end(config, "--resume", str(config.parent / "out" / "tiny"))
+
+    assert timeless(resumed) == timeless(reference)
+    assert_as_uninterrupted(config, config.parent / "out" / "tiny" / parent)
+
+
+@pytest.mark.slow
+def test_a_second_sigterm_stops_at_once_and_says_how_to_resume(tmp_path):
+    """The first SIGTERM waits for a safe point (here: the end of the first fit, in a worker, a
+    long one); the second stops the benchmark at once, ends its parent run as KILLED and says how
+    to resume."""
+    from mlflow.tracking import MlflowClient
+
+    config = grid_file(tmp_path / "stopped", "grid")
+    grid = yaml.safe_load(config.read_text())
+    grid["campaign"]["model"] = {"max_epochs": 5000, "patience": None}  # minutes of fitting
+    config.write_text(yaml.safe_dump(grid))
+    log = config.parent / "child.log"
+    child = spawn(config, log, ARCLOOP_CACHE_DIR=str(tmp_path / "cache"))
+    try:
+        deadline = time.monotonic() + 600
+        while not first_seconds(config.parent / "out"):
+            assert child.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(2)  # the first fits are under way
+        child.send_signal(signal.SIGTERM)
+        time.sleep(1)
+        child.send_signal(signal.SIGTERM)
+        second = time.monotonic()
+        child.wait(timeout=600)
+        after_second = time.monotonic() - second
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+    said = log.read_text()
+    assert child.returncode == 128 + signal.SIGTERM, said[-3000:]
+    assert "Traceback" not in said, said[-3000:]
+    (folder,) = (config.parent / "out" / "tiny").iterdir()
+    last = said.strip().splitlines()[-1]
+    assert last.startswith("stopped:") and f"--resume {folder}" in last, said[-3000:]
+    # At once: a 5,000-epoch fit is minutes; the stop waits for none of it.
+    assert after_second < 30, after_second
+    assert not list((tmp_path / "cache").rglob("*.pt")), "the first fit ran to its end"
     client = MlflowClient(f"sqlite:///{config.parent / 'mlruns.db'}")
-    experiment = client.get_experiment_by_name("bench").experiment_id
-    parents = client.search_runs([experiment], "tags.kind = 'benchmark'")
-    assert [(run.info.run_id, run.info.status) for run in parents] == [(folder.name, "FINISHED")]
-    children = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{folder.name}'")
-    # One MLflow run per campaign (none started twice), each finished, each iteration logged once.
-    assert len(children) == 6 and {run.info.status for run in children} == {"FINISHED"}
-    for run in children:
-        steps = [point.step for point in client.get_metric_history(run.info.run_id, "discovery/hits")]
-        assert steps == list(range(ITERATIONS)), (run.info.run_name, steps)
+    assert client.get_run(folder.name).info.status == "KILLED"

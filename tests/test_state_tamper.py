@@ -176,6 +176,30 @@ def test_a_damaged_state_file_is_one_line_and_runs_no_code(
     assert target.name in err or name == "config.yaml", err
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"iteration": "1"},
+        {"iteration": -1},
+        {"iteration": 10**6},
+        {"fingerprint": 5},
+        {"oracle_calls": 1.5},
+        {"mlflow_run_id": ["x"]},
+        {"vendi_bandwidth": "wide"},
+        {"iteration": True},
+    ],
+    ids=str,
+)
+def test_a_state_json_with_values_of_the_wrong_kind_is_one_line(
+    finished: Path, tmp_path: Path, edit: dict, capfd: pytest.CaptureFixture[str], prefect_harness: None
+) -> None:
+    """Well-formed JSON, hand-edited: each value of the wrong type or out of range is refused by name."""
+    folder, target = tampered_copy(finished, tmp_path, "checkpoints/LATEST/state.json")
+    target.write_text(json.dumps(json.loads(target.read_text()) | edit))
+    status, err = resume_answers_in_one_line(folder, capfd)
+    assert status == 2 and "state.json" in err and next(iter(edit)) in err, err
+
+
 @pytest.mark.parametrize("pointer", ["../../../../etc", "/etc", "iter-99999", "checkpoints/iter-00002"])
 def test_latest_never_leads_outside_the_state_folder(
     finished: Path, tmp_path: Path, pointer: str, capfd: pytest.CaptureFixture[str]

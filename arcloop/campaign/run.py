@@ -456,6 +456,7 @@ def _drive(
             f"campaign stopped at iteration {state.iteration} of {campaign.iterations}; "
             f"MLflow run {run_id} ended as KILLED; resume with: arcloop resume {state_dir}",
             signum,
+            advised=True,
         ) from None
     except BaseException:
         tracking.end_run(uri, run_id, status="FAILED")

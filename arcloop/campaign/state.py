@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from arcloop.errors import ArcloopError
+from arcloop.errors import ArcloopError, shortened
 
 LATEST = "LATEST"
 CHECKPOINTS = "checkpoints"
@@ -185,7 +185,12 @@ def reading(path: Path, what: str = "state file") -> Iterator[None]:
             ) from None
         raise ArcloopError(f"{path}: missing; {DAMAGED_ADVICE}") from None
     except Exception as error:  # see above: every parser failure means the same
-        raise ArcloopError(f"{path}: damaged {what} ({type(error).__name__}); {DAMAGED_ADVICE}") from None
+        detail = str(error) if isinstance(error, WrongValueError) else type(error).__name__
+        raise ArcloopError(f"{path}: damaged {what} ({detail}); {DAMAGED_ADVICE}") from None
+
+
+class WrongValueError(ValueError):
+    """A file that parses, holding a value it cannot hold (its message names the value)."""
 
 
 def _previous_logs(state_dir: Path) -> dict[str, dict[str, int]]:
@@ -320,9 +325,37 @@ def load_checkpoint(
     with reading(folder / "arrays.npz"), np.load(folder / "arrays.npz", allow_pickle=False) as stored:
         arrays = {key: stored[key] for key in stored.files}
     with reading(folder / "state.json"):
+        _check_scalars(scalars, len(logs.get("metrics", [])))
         state = state_type(**scalars, **logs, **arrays)
     model_path = folder / MODEL_FILE
     return state, (model_path if model_path.exists() else None)
+
+
+# state.json's values: what each must be (JSON gives int, float, str, list, dict, None, bool).
+SCALAR_KINDS: dict[str, tuple[type, ...]] = {
+    "fingerprint": (str,),
+    "iteration": (int,),
+    "vendi_bandwidth": (int, float, type(None)),
+    "mlflow_run_id": (str, type(None)),
+    "oracle_calls": (int,),
+}
+
+
+def _check_scalars(scalars: dict[str, Any], finished_iterations: int) -> None:
+    """A hand-edited state.json is refused by the name of the value that is wrong, before a wrong
+    type fails far away (an iteration "1" in arithmetic) or a wrong number is believed."""
+    for name, kinds in SCALAR_KINDS.items():
+        value = scalars.get(name)
+        if name in scalars and (isinstance(value, bool) or not isinstance(value, kinds)):
+            raise WrongValueError(f"{name} is {shortened(repr(value))}")
+    for name in ("iteration", "oracle_calls"):
+        if scalars.get(name, 0) < 0:
+            raise WrongValueError(f"{name} is {scalars[name]} (negative)")
+    if "iteration" in scalars and scalars["iteration"] != finished_iterations:
+        raise WrongValueError(
+            f"iteration is {scalars['iteration']}, "
+            f"but logs/metrics.jsonl holds {finished_iterations} iterations"
+        )
 
 
 def record_config(state_dir: Path, text: str) -> None:

@@ -52,10 +52,10 @@ def run_with_progress(config: Any, resume: bool, show_progress: bool) -> dict[st
         with stop_on_signals(), progress:
             return run_campaign(config, resume=resume)
     except CampaignInterrupted as stop:
-        if "arcloop resume" in str(stop):
+        if stop.advised:
             raise
         raise CampaignInterrupted(
-            f"{stop}; resume with: arcloop resume {config.state_dir}", stop.signum
+            f"{stop}; resume with: arcloop resume {config.state_dir}", stop.signum, advised=True
         ) from None
     finally:
         remove()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from prefect import flow
-from prefect.futures import PrefectFuture, as_completed
+from prefect.futures import PrefectFuture, wait
 from prefect.runtime import flow_run
 from prefect.states import Cancelled, State
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
@@ -22,13 +24,14 @@ from arcloop.grid import (
     CAMPAIGN_LAZY_MODULES,
     needs_first_fit,
     prepare_pool_worker,
+    stop_pool_workers,
     worker_started,
     worker_template,
 )
 from arcloop.interrupt import CampaignInterrupted
 from arcloop.report import build_report
 from arcloop.tasks.benchmark import campaign_task, first_fit_task
-from arcloop.tasks.settings import quiet_prefect
+from arcloop.tasks.settings import prefect_session, terminations_as_stops
 
 __all__ = [
     "add_progress_listener",
@@ -156,20 +159,44 @@ def grid_flow(config: dict[str, Any], resume_dir: str | None = None) -> dict[str
 
     One call to a plain function: the process pool and Dask pickle this flow (it is in the flow
     run's context) by value, with the globals its body names (see :mod:`arcloop.grid`)."""
-    return run_grid(config, resume_dir)
+    with interrupt.reclaimed():
+        try:
+            return run_grid(config, resume_dir)
+        except CampaignInterrupted as stop:  # a second signal, before the grid's own stop handling
+            return Cancelled(
+                message=f"{stop}; resume with --resume {Path(config['output_dir']) / config['name']}"
+            )
 
 
-def resumed_parent(uri: str, resume_dir: str | Path) -> tuple[Path, str]:
-    """The folder of an earlier run of this benchmark and its MLflow parent run (the folder's name)."""
+def resumed_parent(bench: BenchmarkConfig, uri: str, resume_dir: str | Path) -> tuple[Path, str]:
+    """The folder of an earlier run of this benchmark and its MLflow parent run.
+
+    ``resume_dir`` is that run's folder, OUTPUT_DIR/NAME/PARENT_RUN_ID (its name is the run's id;
+    the folder may be missing if the run was killed the moment it began), or the benchmark's folder
+    OUTPUT_DIR/NAME: the newest run of this benchmark in the store that did not finish.
+    """
     folder = Path(resume_dir).resolve()
-    if not (folder / "campaigns").is_dir():
-        raise ArcloopError(f"--resume {resume_dir}: not a benchmark folder (OUTPUT_DIR/NAME/PARENT_RUN_ID)")
-    if not tracking.run_exists(uri, folder.name):
+    if tracking.run_exists(uri, folder.name):
+        return folder, folder.name
+    if (folder / "campaigns").is_dir():
         raise ArcloopError(
             f"--resume {resume_dir}: tracking uri {uri!r} holds no parent run {folder.name}; "
             "resume with the store the benchmark used"
         )
-    return folder, folder.name
+    if folder == (Path(bench.output_dir) / bench.name).resolve():
+        runs = tracking.unfinished_runs(
+            uri, bench.tracking.experiment, {"kind": "benchmark", "benchmark": bench.name}
+        )
+        if not runs:
+            raise ArcloopError(
+                f"--resume {resume_dir}: tracking uri {uri!r} holds no unfinished run of benchmark "
+                f"{bench.name!r}; run the command without --resume"
+            )
+        return folder / runs[0], runs[0]
+    raise ArcloopError(
+        f"--resume {resume_dir}: not a benchmark folder; give OUTPUT_DIR/NAME/PARENT_RUN_ID or "
+        f"OUTPUT_DIR/NAME ({Path(bench.output_dir) / bench.name}: the newest unfinished run)"
+    )
 
 
 def run_grid(config: dict[str, Any], resume_dir: str | None = None) -> dict[str, Any] | State:
@@ -180,7 +207,8 @@ def run_grid(config: dict[str, Any], resume_dir: str | None = None) -> dict[str,
     tracking.check_reachable(uri)
     started = time.perf_counter()
     if resume_dir:
-        folder, parent_run_id = resumed_parent(uri, resume_dir)
+        folder, parent_run_id = resumed_parent(bench, uri, resume_dir)
+        (folder / "campaigns").mkdir(parents=True, exist_ok=True)
         tracking.mark_running(uri, parent_run_id)
         return _grid_under(bench, uri, folder, parent_run_id, started, resume=True)
     parent_run_id = tracking.start_run(
@@ -197,7 +225,8 @@ def run_grid(config: dict[str, Any], resume_dir: str | None = None) -> dict[str,
         | flatten(bench.campaign, "campaign."),
     )
     folder = (Path(bench.output_dir) / bench.name / parent_run_id).resolve()
-    # At once, before the first fits: a benchmark killed from here on is a folder --resume accepts.
+    # At once, before the first fits; a kill before this line leaves a parent run without its
+    # folder, which --resume finds by the benchmark's name.
     (folder / "campaigns").mkdir(parents=True, exist_ok=True)
     return _grid_under(bench, uri, folder, parent_run_id, started, resume=False)
 
@@ -234,25 +263,35 @@ def _submit_after_first_fits(
         fits.append(first_fit_task.submit(fitting[0][1].model_dump(mode="json")))
         waiting[fits[-1].task_run_id] = members
     fit_outcomes = []
-    for fit in as_completed(fits):
-        interrupt.check("benchmark")
+    for fit in finished_in_turn(fits):
         futures += submit(waiting[fit.task_run_id])
         fit_outcomes.append(fit.result())
     return futures, fit_outcomes
+
+
+def finished_in_turn(futures: list[PrefectFuture[Any]]) -> Iterator[PrefectFuture[Any]]:
+    """The futures as they finish, with a look for a stop request twice a second in between: the
+    benchmark hears a signal at once, not when a campaign or fit in a worker next finishes."""
+    pending = list(futures)
+    while pending:
+        done = wait(pending, timeout=0.5).done
+        interrupt.check("benchmark")
+        yield from (future for future in pending if future in done)
+        pending = [future for future in pending if future not in done]
 
 
 def _grid_under(
     bench: BenchmarkConfig, uri: str, folder: Path, parent_run_id: str, started: float, resume: bool
 ) -> dict[str, Any] | State:
     try:
+        interrupt.check("benchmark")  # a signal that came while the parent run was being made
         grid = bench.campaigns(folder)
         # SIGINT/SIGTERM: campaigns stop at safe points, not wherever they are.
         with interrupt.reclaimed():
             futures, first_fits = _submit_after_first_fits(grid, parent_run_id, resume)
             outcomes = []
-            for done, future in enumerate(as_completed(futures), start=1):
+            for done, future in enumerate(finished_in_turn(futures), start=1):
                 outcomes.append(future.result())
-                interrupt.check("benchmark")
                 notify({"done": done, "total": len(futures), "outcome": outcomes[-1]})
         report_started = time.perf_counter()
         report = build_report(outcomes, folder / "report", title=bench.name)
@@ -270,8 +309,11 @@ def _grid_under(
             step=0,
         )
     except (CampaignInterrupted, KeyboardInterrupt):
-        # Campaigns in threads stop at their own next safe point and end their runs; the others
-        # (processes, Dask workers) cannot hear the signal: their runs are ended here.
+        # Campaigns in threads stop at their own next safe point and end their runs. The process
+        # pool's workers cannot hear the signal: they are stopped here, at once (a campaign's state
+        # is crash-safe: the step in flight is redone on resume), and their runs ended (Dask's
+        # workers, on other machines perhaps, finish the campaigns they hold).
+        stop_pool_workers()
         tracking.end_active_children(uri, parent_run_id, status="KILLED")
         tracking.end_run(uri, parent_run_id, status="KILLED")
         return Cancelled(
@@ -344,10 +386,15 @@ def benchmark_flow(
         served_api_url(),
         tracking.resolve_uri(bench.tracking.uri),
     )
-    state = grid_flow.with_options(task_runner=chosen)(
-        bench.model_dump(mode="json"), resume_dir, return_state=True
-    )
-    return state if state.is_cancelled() else state.result()
+    with interrupt.reclaimed():
+        state = grid_flow.with_options(task_runner=chosen)(
+            bench.model_dump(mode="json"), resume_dir, return_state=True
+        )
+    if state.is_cancelled():
+        # A fresh state with the subflow's message: returned as is, Prefect would replace the
+        # message (where to resume from) by its count of states ("1/1 states cancelled.").
+        return Cancelled(message=state.message)
+    return state.result()
 
 
 def run_benchmark(
@@ -368,13 +415,18 @@ def run_benchmark(
     bench.campaigns(Path(bench.output_dir))  # every campaign's config is valid before anything runs
     task_runner(bench.runner, bench.max_workers, bench.dask_address)  # dask installed, runner known
     if resume_dir:
-        resumed_parent(tracking.resolve_uri(bench.tracking.uri), resume_dir)  # a one-line error first
+        resumed_parent(bench, tracking.resolve_uri(bench.tracking.uri), resume_dir)  # one line first
     if bench.runner == "processes":
         start_worker_template()  # its imports overlap Prefect's server start and the flow runs'
-    with quiet_prefect():
+    advice = f"resume with --resume {Path(bench.output_dir) / bench.name}"
+    with prefect_session(), terminations_as_stops(advice):
         state = benchmark_flow(
             bench.model_dump(mode="json"), str(resume_dir) if resume_dir else None, return_state=True
         )
     if state.is_cancelled():
-        raise CampaignInterrupted(state.message or "benchmark stopped", interrupt.requested() or 15)
+        raise CampaignInterrupted(
+            state.message or f"benchmark stopped; {advice}",
+            interrupt.requested() or signal.SIGTERM,
+            advised=True,
+        )
     return state.result()

@@ -20,7 +20,7 @@ from arcloop.config import CampaignConfig, read_yaml
 from arcloop.flows.progress import add_progress_listener, notify
 from arcloop.interrupt import CampaignInterrupted
 from arcloop.tasks import step_task
-from arcloop.tasks.settings import quiet_prefect
+from arcloop.tasks.settings import prefect_session, terminations_as_stops
 
 __all__ = ["add_progress_listener", "campaign_flow", "run_campaign"]
 
@@ -94,11 +94,11 @@ def campaign_flow(config: dict[str, Any] | str, resume: bool = False) -> dict[st
     request (SIGINT/SIGTERM) ends the flow run Cancelled, with the line saying how to resume.
     """
     data = _config_data(config)
-    checked = _preflighted.pop(_key(data, resume), None)
-    campaign, setup = checked if checked is not None else preflight(data, resume)
-    mark_dead_flow_run(campaign.state_dir)
     try:
         with interrupt.reclaimed():
+            checked = _preflighted.pop(_key(data, resume), None)
+            campaign, setup = checked if checked is not None else preflight(data, resume)
+            mark_dead_flow_run(campaign.state_dir)
             return drive(campaign, setup, TaskExecutor(), resume=resume, notify=notify)
     except CampaignInterrupted as stop:
         return Cancelled(message=str(stop))
@@ -113,11 +113,12 @@ def run_campaign(config: dict[str, Any] | CampaignConfig, resume: bool = False) 
     data = campaign.model_dump(mode="json")
     _preflighted[_key(data, resume)] = (campaign, setup)
     try:
-        with quiet_prefect():
+        advice = f"resume with: arcloop resume {campaign.state_dir}"
+        with prefect_session(), terminations_as_stops(advice):
             state = campaign_flow(data, resume=resume, return_state=True)
     finally:
         _preflighted.pop(_key(data, resume), None)
     if state.is_cancelled():
         message = state.message or f"campaign stopped; resume with: arcloop resume {campaign.state_dir}"
-        raise CampaignInterrupted(message, interrupt.requested() or signal.SIGTERM)
+        raise CampaignInterrupted(message, interrupt.requested() or signal.SIGTERM, advised=True)
     return state.result()

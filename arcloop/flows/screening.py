@@ -13,7 +13,7 @@ from prefect.runtime import flow_run
 
 from arcloop.config import validated
 from arcloop.screening import ScreeningBenchmarkConfig, ScreeningConfig
-from arcloop.tasks.settings import quiet_prefect
+from arcloop.tasks.settings import prefect_session
 
 
 def _flow_run_name() -> str:
@@ -47,7 +47,7 @@ def run_screening_flow(config: ScreeningConfig, resume: bool = False) -> dict[st
         tracking.check_reachable(config.tracking.uri)
     data = config.model_dump(mode="json")
     data["name"] = config.run_name
-    with quiet_prefect():
+    with prefect_session():
         return screening_flow(data, resume=resume)
 
 
@@ -144,5 +144,5 @@ def run_screening_benchmark(
         )
     else:
         runner = ProcessPoolTaskRunner(max_workers=max_workers or bench.max_workers)
-    with quiet_prefect():
+    with prefect_session():
         return screening_benchmark_flow.with_options(task_runner=runner)(bench.model_dump(mode="json"))

@@ -274,6 +274,19 @@ def find_run(uri: str, experiment: str, key: str, value: str) -> str | None:
     return runs[0].info.run_id if runs else None
 
 
+def unfinished_runs(uri: str, experiment: str, tags: Mapping[str, str]) -> list[str]:
+    """Ids of the runs of ``experiment`` carrying every tag in ``tags`` that did not finish
+    (RUNNING, KILLED, FAILED: stopped, crashed or killed hard), newest first."""
+    experiment_key = find_experiment(uri, experiment)
+    if experiment_key is None:
+        return []
+    filters = [f"tags.`{key}` = '{value}'" for key, value in tags.items()]
+    runs = client(uri).search_runs(
+        [experiment_key], filter_string=" AND ".join(filters), order_by=["start_time DESC"]
+    )
+    return [run.info.run_id for run in runs if run.info.status != "FINISHED"]
+
+
 def end_active_children(uri: str, parent_run_id: str, status: str = "KILLED") -> list[str]:
     """End every still-active child run of ``parent_run_id`` with ``status``; returns their ids."""
     mlflow_client = client(uri)
