@@ -73,7 +73,7 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     if _leaving.is_set():
         # The stop is under way (runs being ended as KILLED, a second at most): cut short, it
         # would leave them RUNNING and lose the line that says how to resume.
-        sys.stderr.write(f"\n{name}: already stopping\n")
+        _say_and_ignore(signum, frame)
         return
     if _stop.is_set():
         _leaving.set()
@@ -117,6 +117,19 @@ def reclaimed() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _say_and_ignore(signum: int, frame: FrameType | None) -> None:
+    sys.stderr.write(f"\n{signal.Signals(signum).name}: already stopping\n")
+
+
+def leaving() -> None:
+    """From here to the process's end, SIGINT and SIGTERM are said and ignored: the command has
+    stopped and is on its way out (with the default handlers back, a signal now would end it
+    with -15 and the line that says how to resume already printed for nothing)."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, _say_and_ignore)
 
 
 def _early_handler(signum: int, frame: FrameType | None) -> None:

@@ -12,7 +12,8 @@ from [0, T], then the resume:
 - ``--command benchmark``: ``arcloop benchmark`` (greedy, uncertainty and random × 2 seeds × 3
   iterations of 8 on the processes runner, 2 workers: 6 campaigns), resumed with
   ``--resume OUTPUT_DIR/NAME`` (the newest unfinished run of the benchmark; when there is none, the
-  kill came before the parent run existed: the original command again). Compared: the summary table
+  kill came before the parent run existed: the original command again; when the benchmark had
+  finished before the kill, its folder is read back with ``--resume FOLDER``). Compared: the summary table
   without its wall-clock columns; one parent run, FINISHED; one FINISHED child run per campaign,
   each iteration logged once.
 
@@ -142,6 +143,9 @@ def resumed(command: str, config: Path, folder: Path) -> tuple[Any, str]:
         if (folder / "state" / "config.yaml").is_file():
             return finish(["resume", str(folder / "state")], folder), "resume"
         return finish(["campaign", "--config", str(config)], folder), "again"  # nothing was recorded
+    runs = list((folder / "out" / "kills").glob("*"))
+    if len(runs) == 1 and runs_of(folder)["top"] == ["FINISHED"]:  # it finished before the kill:
+        return finish(["benchmark", "--config", str(config), "--resume", str(runs[0])], folder), "read back"
     done = run_cli(["benchmark", "--config", str(config), "--resume", str(folder / "out" / "kills")], folder)
     if done.returncode == 2 and NOTHING_TO_RESUME in done.stderr:  # killed before its parent run
         return finish(["benchmark", "--config", str(config)], folder), "again"

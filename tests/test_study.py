@@ -328,3 +328,26 @@ def test_the_committed_study_regenerates_from_its_tables(tmp_path: Path) -> None
     assert len(quoted) >= 2
     for line in quoted[1:]:
         assert line in report.splitlines(), line
+
+
+def test_a_torn_or_edited_walls_line_is_left_out_and_said(tmp_path, capsys):
+    """walls.jsonl is appended after every run segment; a kill mid-append tears its last line."""
+    import json
+
+    from arcloop.flows.study import wall_segments
+
+    good = {"arm": "a", "started": 1.0, "seconds": 60.0, "resumed": False, "campaigns": 4, "failed": 0}
+    lines = [
+        json.dumps(good),
+        json.dumps(good)[:17],  # torn
+        "[1, 2]",  # not a segment
+        json.dumps({**good, "seconds": "60"}),  # a time that is no number
+        json.dumps({key: value for key, value in good.items() if key != "arm"}),
+        json.dumps({**good, "arm": "b"}),
+    ]
+    walls = tmp_path / "walls.jsonl"
+    walls.write_text("\n".join(lines) + "\n")
+    assert wall_segments(walls) == [good, {**good, "arm": "b"}]
+    said = capsys.readouterr().err.splitlines()
+    assert [line.split(": ")[0] for line in said] == [f"{walls}:{n}" for n in (2, 3, 4, 5)]
+    assert wall_segments(tmp_path / "none.jsonl") == []

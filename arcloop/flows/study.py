@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -108,15 +109,36 @@ def run_study(
         folders[arm.name] = Path(result["output_dir"])
     campaigns, trajectories = study_tables({name: folder / "report" for name, folder in folders.items()})
     files = write_report(study, campaigns, trajectories, results_dir, quick)
-    segments = (
-        [json.loads(line) for line in walls_file.read_text().splitlines()] if walls_file.exists() else []
-    )
+    segments = wall_segments(walls_file)
     (results_dir / "RUN.md").write_text(run_record(command, segments, quick))
     return {
         "folders": {k: str(v) for k, v in folders.items()},
         "files": [str(f) for f in files],
         "segments": segments,
     }
+
+
+SEGMENT_KEYS = {"arm", "started", "seconds", "resumed", "campaigns", "failed"}
+
+
+def wall_segments(walls_file: Path) -> list[dict[str, Any]]:
+    """The run segments recorded in ``walls.jsonl``. A line that is not one (torn by a kill while it
+    was appended, or edited) is left out and said: the record is of wall times, not of results."""
+    if not walls_file.exists():
+        return []
+    segments = []
+    for number, line in enumerate(walls_file.read_text(errors="replace").splitlines(), start=1):
+        try:
+            segment = json.loads(line)
+            if not isinstance(segment, dict) or not segment.keys() >= SEGMENT_KEYS:
+                raise ValueError("not a run segment")
+            if not all(isinstance(segment[key], (int, float)) for key in ("started", "seconds")):
+                raise ValueError("times are not numbers")
+        except ValueError as error:
+            sys.stderr.write(f"{walls_file}:{number}: damaged ({type(error).__name__}); left out of RUN.md\n")
+            continue
+        segments.append(segment)
+    return segments
 
 
 def run_record(command: Sequence[str], segments: list[dict[str, Any]], quick: bool) -> str:
