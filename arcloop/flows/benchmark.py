@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import time
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
-from prefect.futures import PrefectFuture, wait
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.states import Cancelled, State
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
@@ -271,13 +272,22 @@ def _submit_after_first_fits(
 
 def finished_in_turn(futures: list[PrefectFuture[Any]]) -> Iterator[PrefectFuture[Any]]:
     """The futures as they finish, with a look for a stop request twice a second in between: the
-    benchmark hears a signal at once, not when a campaign or fit in a worker next finishes."""
-    pending = list(futures)
-    while pending:
-        done = wait(pending, timeout=0.5).done
-        interrupt.check("benchmark")
-        yield from (future for future in pending if future in done)
-        pending = [future for future in pending if future not in done]
+    benchmark hears a signal at once, not when a campaign or fit in a worker next finishes.
+
+    One done-callback per future, into a queue: Prefect's ``wait(timeout=)`` in a loop would add
+    one per future at every call, for the length of a grid that runs for hours."""
+    finished: queue.Queue[PrefectFuture[Any]] = queue.Queue()
+    for future in futures:
+        future.add_done_callback(finished.put)
+    for _ in futures:
+        while True:
+            interrupt.check("benchmark")
+            try:
+                future = finished.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            break
+        yield future
 
 
 def _grid_under(
