@@ -11,9 +11,8 @@ from [0, T], then the resume:
   Compared: the history digest; one MLflow run, FINISHED.
 - ``--command benchmark``: ``arcloop benchmark`` (greedy, uncertainty and random × 2 seeds × 3
   iterations of 8 on the processes runner, 2 workers: 6 campaigns), resumed with
-  ``--resume OUTPUT_DIR/NAME`` (the newest unfinished run of the benchmark; when there is none, the
-  kill came before the parent run existed: the original command again; when the benchmark had
-  finished before the kill, its folder is read back with ``--resume FOLDER``). Compared: the summary table
+  ``--resume OUTPUT_DIR/NAME`` (the newest unfinished run of the benchmark, else the finished one,
+  read back, else a start: a kill before the parent run existed recorded nothing). Compared: the summary table
   without its wall-clock columns; one parent run, FINISHED; one FINISHED child run per campaign,
   each iteration logged once.
 
@@ -63,7 +62,6 @@ BENCHMARK = {
     "tracking": {"experiment": "kills"},
 }
 CLI = [sys.executable, "-c", "from arcloop.cli import run; run()"]
-NOTHING_TO_RESUME = "holds no unfinished run of benchmark"
 
 
 def prepared(folder: Path, command: str) -> Path:
@@ -143,15 +141,9 @@ def resumed(command: str, config: Path, folder: Path) -> tuple[Any, str]:
         if (folder / "state" / "config.yaml").is_file():
             return finish(["resume", str(folder / "state")], folder), "resume"
         return finish(["campaign", "--config", str(config)], folder), "again"  # nothing was recorded
-    runs = list((folder / "out" / "kills").glob("*"))
-    if len(runs) == 1 and runs_of(folder)["top"] == ["FINISHED"]:  # it finished before the kill:
-        return finish(["benchmark", "--config", str(config), "--resume", str(runs[0])], folder), "read back"
-    done = run_cli(["benchmark", "--config", str(config), "--resume", str(folder / "out" / "kills")], folder)
-    if done.returncode == 2 and NOTHING_TO_RESUME in done.stderr:  # killed before its parent run
-        return finish(["benchmark", "--config", str(config)], folder), "again"
-    if done.returncode != 0:
-        raise SystemExit(f"--resume: status {done.returncode}: {done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1]), "resume"
+    # The newest unfinished run, else the finished one (read back), else a start: one command.
+    resume = ["benchmark", "--config", str(config), "--resume", str(folder / "out" / "kills")]
+    return finish(resume, folder), "resume"
 
 
 def main() -> None:

@@ -159,6 +159,17 @@ def test_killed_the_moment_its_parent_run_began_resumes_by_the_benchmarks_name(t
 
 
 @pytest.mark.slow
+def test_resume_by_name_with_nothing_recorded_starts_the_benchmark(tmp_path, reference):
+    """A kill before the parent run existed leaves nothing: ``--resume OUTPUT/NAME`` then starts it,
+    so that one command resumes a benchmark killed at any moment."""
+    config = grid_file(tmp_path / "killed", "grid")
+    resumed = run_to_end(config, "--resume", str(config.parent / "out" / "tiny"))
+    assert timeless(resumed) == timeless(reference)
+    (folder,) = (config.parent / "out" / "tiny").iterdir()
+    assert_as_uninterrupted(config, folder)
+
+
+@pytest.mark.slow
 def test_a_sigterm_during_a_long_fit_stops_at_once_and_says_how_to_resume(tmp_path):
     """A SIGTERM while a worker runs a long first fit: the benchmark stops within seconds (the fit
     is not waited for), ends its parent run as KILLED and says how to resume; a second SIGTERM,

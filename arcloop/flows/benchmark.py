@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -169,12 +170,14 @@ def grid_flow(config: dict[str, Any], resume_dir: str | None = None) -> dict[str
             )
 
 
-def resumed_parent(bench: BenchmarkConfig, uri: str, resume_dir: str | Path) -> tuple[Path, str]:
-    """The folder of an earlier run of this benchmark and its MLflow parent run.
+def resumed_parent(bench: BenchmarkConfig, uri: str, resume_dir: str | Path) -> tuple[Path, str] | None:
+    """The folder of an earlier run of this benchmark and its MLflow parent run; None when there is
+    nothing to resume yet.
 
     ``resume_dir`` is that run's folder, OUTPUT_DIR/NAME/PARENT_RUN_ID (its name is the run's id;
     the folder may be missing if the run was killed the moment it began), or the benchmark's folder
-    OUTPUT_DIR/NAME: the newest run of this benchmark in the store that did not finish.
+    OUTPUT_DIR/NAME: the newest run of this benchmark in the store that did not finish, else the
+    newest that did (read back), else none (killed before its parent run existed, or never run).
     """
     folder = Path(resume_dir).resolve()
     if tracking.run_exists(uri, folder.name):
@@ -185,18 +188,15 @@ def resumed_parent(bench: BenchmarkConfig, uri: str, resume_dir: str | Path) -> 
             "resume with the store the benchmark used"
         )
     if folder == (Path(bench.output_dir) / bench.name).resolve():
-        runs = tracking.unfinished_runs(
+        runs = tracking.tagged_runs(
             uri, bench.tracking.experiment, {"kind": "benchmark", "benchmark": bench.name}
         )
-        if not runs:
-            raise ArcloopError(
-                f"--resume {resume_dir}: tracking uri {uri!r} holds no unfinished run of benchmark "
-                f"{bench.name!r}; run the command without --resume"
-            )
-        return folder / runs[0], runs[0]
+        unfinished = [run_id for run_id, status in runs if status != "FINISHED"]
+        chosen = unfinished[:1] or [run_id for run_id, _ in runs[:1]]
+        return (folder / chosen[0], chosen[0]) if chosen else None
     raise ArcloopError(
         f"--resume {resume_dir}: not a benchmark folder; give OUTPUT_DIR/NAME/PARENT_RUN_ID or "
-        f"OUTPUT_DIR/NAME ({Path(bench.output_dir) / bench.name}: the newest unfinished run)"
+        f"OUTPUT_DIR/NAME ({Path(bench.output_dir) / bench.name}: its newest unfinished run)"
     )
 
 
@@ -207,11 +207,16 @@ def run_grid(config: dict[str, Any], resume_dir: str | None = None) -> dict[str,
     uri = tracking.resolve_uri(bench.tracking.uri)
     tracking.check_reachable(uri)
     started = time.perf_counter()
-    if resume_dir:
-        folder, parent_run_id = resumed_parent(bench, uri, resume_dir)
+    found = resumed_parent(bench, uri, resume_dir) if resume_dir else None
+    if found is not None:
+        folder, parent_run_id = found
         (folder / "campaigns").mkdir(parents=True, exist_ok=True)
         tracking.mark_running(uri, parent_run_id)
         return _grid_under(bench, uri, folder, parent_run_id, started, resume=True)
+    if resume_dir:  # killed before its parent run existed: nothing was recorded
+        sys.stderr.write(
+            f"--resume {resume_dir}: nothing recorded of benchmark {bench.name!r} yet; starting it\n"
+        )
     parent_run_id = tracking.start_run(
         uri,
         bench.tracking.experiment,

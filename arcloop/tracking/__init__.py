@@ -21,7 +21,7 @@ from arcloop.tracking.store import (
     run_status,
     set_run_data,
     start_run,
-    unfinished_runs,
+    tagged_runs,
 )
 
 __all__ = [
@@ -45,5 +45,5 @@ __all__ = [
     "run_status",
     "set_run_data",
     "start_run",
-    "unfinished_runs",
+    "tagged_runs",
 ]

@@ -274,9 +274,8 @@ def find_run(uri: str, experiment: str, key: str, value: str) -> str | None:
     return runs[0].info.run_id if runs else None
 
 
-def unfinished_runs(uri: str, experiment: str, tags: Mapping[str, str]) -> list[str]:
-    """Ids of the runs of ``experiment`` carrying every tag in ``tags`` that did not finish
-    (RUNNING, KILLED, FAILED: stopped, crashed or killed hard), newest first."""
+def tagged_runs(uri: str, experiment: str, tags: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(id, status) of the runs of ``experiment`` carrying every tag in ``tags``, newest first."""
     experiment_key = find_experiment(uri, experiment)
     if experiment_key is None:
         return []
@@ -284,7 +283,7 @@ def unfinished_runs(uri: str, experiment: str, tags: Mapping[str, str]) -> list[
     runs = client(uri).search_runs(
         [experiment_key], filter_string=" AND ".join(filters), order_by=["start_time DESC"]
     )
-    return [run.info.run_id for run in runs if run.info.status != "FINISHED"]
+    return [(run.info.run_id, run.info.status) for run in runs]
 
 
 def end_active_children(uri: str, parent_run_id: str, status: str = "KILLED") -> list[str]:
