@@ -123,7 +123,7 @@ def _say_and_ignore(signum: int, frame: FrameType | None) -> None:
     sys.stderr.write(f"\n{signal.Signals(signum).name}: already stopping\n")
 
 
-def leaving() -> None:
+def ignore_further_signals() -> None:
     """From here to the process's end, SIGINT and SIGTERM are said and ignored: the command has
     stopped and is on its way out (with the default handlers back, a signal now would end it
     with -15 and the line that says how to resume already printed for nothing)."""

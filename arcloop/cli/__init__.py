@@ -9,7 +9,7 @@ import sys
 import typer
 
 from arcloop.errors import ArcloopError
-from arcloop.interrupt import CampaignInterrupted, leaving, stopped_early
+from arcloop.interrupt import CampaignInterrupted, ignore_further_signals, stopped_early
 
 # The progress bar is the command line's view of a run; Prefect's per-task INFO lines would bury
 # it. Set before Prefect is imported; PREFECT_LOGGING_LEVEL=INFO brings them back.
@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo(f"error: {error}", err=True)
         return 2
     except CampaignInterrupted as stop:
-        leaving()  # the rest is the interpreter's exit (Prefect's server going down): not cut short
+        # The rest is the interpreter's exit (Prefect's server going down): not cut short.
+        ignore_further_signals()
         typer.echo(f"stopped: {stop}", err=True)
         return stop.exit_code
     except SystemExit as done:
