@@ -8,10 +8,11 @@ import pytest
 import torch
 from pyro.infer import Trace_ELBO
 from sklearn.base import clone
+from sklearn.ensemble import RandomForestRegressor
 
 import arcloop.surrogates.regression as regression
 from arcloop.errors import ArcloopError
-from arcloop.surrogates.regression import ForestRegressor, GPRegressor
+from arcloop.surrogates.regression import FOREST_Y_DECIMALS, ForestRegressor, GPRegressor, grown_trees
 
 ESTIMATORS = [ForestRegressor, GPRegressor]
 
@@ -117,22 +118,45 @@ def test_gp_predictions_follow_an_affine_change_of_y_and_ignore_input_scale() ->
 # ---------------------------------------------------------------------------------------------------
 
 
-def test_forest_draws_are_its_trees() -> None:
+def test_forest_draws_are_its_trees_and_its_trees_are_scikit_learns() -> None:
     X, y, candidates = _smooth_data()
     forest = ForestRegressor(n_estimators=30, random_state=0).fit(X, y)
     draws = forest.sample_y(candidates)
     assert draws.shape == (30, len(candidates)) and draws.dtype == np.float64
-    standardised = (candidates - X.mean(axis=0)) / X.std(axis=0)
-    trees = np.stack([tree.predict(standardised) for tree in forest.forest_.estimators_])
-    np.testing.assert_allclose(draws, trees * y.std() + y.mean(), rtol=1e-6, atol=1e-6)
+    # the independent reference: scikit-learn's own forest, grown on the same standardised data
+    standardised = ((candidates - X.mean(axis=0)) / X.std(axis=0)).astype(np.float32)
+    reference = RandomForestRegressor(n_estimators=30, random_state=0).fit(
+        (X - X.mean(axis=0)) / X.std(axis=0), np.round((y - y.mean()) / y.std(), FOREST_Y_DECIMALS)
+    )
+    trees = np.stack([tree.predict(standardised) for tree in reference.estimators_])
+    np.testing.assert_array_equal(
+        np.stack([tree.predict(standardised) for tree in forest.trees_]), trees
+    )  # the same trees, bit for bit
+    np.testing.assert_allclose(draws, trees * y.std() + y.mean(), rtol=1e-12, atol=1e-12)
     mean, std = forest.predict(candidates, return_std=True)
     np.testing.assert_allclose(draws.mean(axis=0), mean, rtol=0, atol=1e-9)
     np.testing.assert_allclose(draws.std(axis=0), std, rtol=0, atol=1e-9)
-    sklearn_mean = forest.forest_.predict(standardised) * y.std() + y.mean()
-    np.testing.assert_allclose(mean, sklearn_mean, rtol=0, atol=1e-5)  # the trees predict in float32
+    sklearn_mean = reference.predict(standardised) * y.std() + y.mean()
+    np.testing.assert_allclose(mean, sklearn_mean, rtol=0, atol=1e-9)
     np.testing.assert_array_equal(forest.sample_y(candidates, n_samples=7), draws[:7])
     with pytest.raises(ArcloopError, match="n_samples"):
         forest.sample_y(candidates, n_samples=31)
+
+
+@pytest.mark.parametrize(("min_samples_leaf", "max_features", "seed"), [(1, 1.0, 7), (3, 0.5, 11)])
+def test_forest_grows_scikit_learns_trees_for_other_settings(
+    min_samples_leaf: int, max_features: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(40, 5)).astype(np.float32)
+    y = np.round(rng.normal(size=40), 2)  # ties between rows, as measured properties have
+    grid = rng.normal(size=(300, 5)).astype(np.float32)
+    reference = RandomForestRegressor(
+        n_estimators=25, min_samples_leaf=min_samples_leaf, max_features=max_features, random_state=seed
+    ).fit(X, y)
+    grown = grown_trees(X, y, 25, min_samples_leaf, max_features, seed)
+    for ours, theirs in zip(grown, reference.estimators_, strict=True):
+        np.testing.assert_array_equal(ours.predict(grid), theirs.predict(grid))
 
 
 def test_gp_draws_are_joint_samples_of_the_posterior(sine_gp: GPRegressor) -> None:
