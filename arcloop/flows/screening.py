@@ -125,17 +125,17 @@ def run_screening_benchmark(
     bench: ScreeningBenchmarkConfig, max_workers: int | None = None, dask_address: str | None = None
 ) -> dict[str, Any]:
     """The benchmark flow on a process pool (default) or the Dask cluster at ``dask_address``."""
-    from prefect.task_runners import ProcessPoolTaskRunner
-
     from arcloop import tracking
+    from arcloop.flows.benchmark import served_api_url, start_worker_template, task_runner
 
     if bench.tracking is not None:
         tracking.check_reachable(bench.tracking.uri)  # before workers start: one line, nothing made
     address = dask_address or bench.dask_address
+    runner: Any = None
     if address or bench.runner == "dask":
         from prefect_dask import DaskTaskRunner
 
-        runner: Any = (
+        runner = (
             DaskTaskRunner(address=address)
             if address
             else DaskTaskRunner(
@@ -143,6 +143,10 @@ def run_screening_benchmark(
             )
         )
     else:
-        runner = ProcessPoolTaskRunner(max_workers=max_workers or bench.max_workers)
+        start_worker_template()  # its imports overlap Prefect's server start
     with prefect_session():
+        if runner is None:
+            # Workers report to this process's server: left without its address, each would start
+            # a Prefect server of its own, which takes a share of the cores the campaigns run on.
+            runner = task_runner("processes", max_workers or bench.max_workers, api_url=served_api_url())
         return screening_benchmark_flow.with_options(task_runner=runner)(bench.model_dump(mode="json"))
