@@ -39,6 +39,36 @@ def test_a_formula_table_is_grouped_by_input_with_the_mean_property(tmp_path):
     assert any("4 rows → 2 distinct inputs" in note for note in data.notes)
 
 
+def test_a_composition_the_element_table_covers_is_modelled_on_descriptors_and_fractions(tmp_path):
+    data = load_dataset(write(tmp_path, "formula,hardness\nFeNi,1\nFe2Ni,3\nCoCrNi,2\n"))
+    names = dict(zip(data.feature_names, data.features.T, strict=True))
+    assert data.features.shape == (3, 8 + 4)
+    assert data.feature_names[8:] == data.input_names
+    np.testing.assert_array_equal(data.features[:, 8:], data.X)
+    # By hand: ideal mixing entropy -R sum c ln c; Miedema's enthalpy 4 c_Fe c_Ni H_FeNi (the pair
+    # table's -2.7 kJ/mol) for the two binary alloys.
+    R = 8.314
+    np.testing.assert_allclose(
+        names["delta_s_mix"][:2], [R * math.log(2), -R * (2 / 3 * math.log(2 / 3) + 1 / 3 * math.log(1 / 3))]
+    )
+    np.testing.assert_allclose(names["delta_s_mix"][2], R * math.log(3))
+    np.testing.assert_allclose(names["delta_h_mix"][:2], [-2.7, 4 * 2 / 9 * -2.7])
+    assert any("8 descriptors and 4 fractions" in note for note in data.notes)
+    assert data.summary()["model_features"] == list(data.feature_names)
+
+
+def test_a_composition_with_an_element_outside_the_table_is_modelled_on_fractions(tmp_path):
+    data = load_dataset(write(tmp_path, "formula,hardness\nFeGa,1\nFe3Ga,3\n"))
+    assert data.feature_names == data.input_names == ("Fe", "Ga")
+    np.testing.assert_array_equal(data.features, data.X)
+    assert any("fractions only (no element data for Ga)" in note for note in data.notes)
+
+
+def test_parameters_are_modelled_as_they_are():
+    data = load_dataset("crossed-barrel")
+    assert data.features is data.X and data.feature_names == data.input_names
+
+
 def test_inputs_that_differ_slightly_stay_apart(tmp_path):
     data = load_dataset(write(tmp_path, "a,b,y\n1.00,2,1\n1.04,2,3\n1.00,2,5\n"))
     assert len(data) == 2 and data.values("y").tolist() == [3.0, 3.0] and data.replicates.tolist() == [2, 1]

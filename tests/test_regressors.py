@@ -9,10 +9,12 @@ import torch
 from pyro.infer import Trace_ELBO
 from sklearn.base import clone
 from sklearn.ensemble import RandomForestRegressor
+from sklearn.tree import DecisionTreeRegressor
 
 import arcloop.surrogates.regression as regression
 from arcloop.errors import ArcloopError
-from arcloop.surrogates.regression import FOREST_Y_DECIMALS, ForestRegressor, GPRegressor, grown_trees
+from arcloop.surrogates.regression import FOREST_Y_DECIMALS, ForestRegressor, GPRegressor
+from arcloop.surrogates.trees import bagged_trees
 
 ESTIMATORS = [ForestRegressor, GPRegressor]
 
@@ -154,7 +156,15 @@ def test_forest_grows_scikit_learns_trees_for_other_settings(
     reference = RandomForestRegressor(
         n_estimators=25, min_samples_leaf=min_samples_leaf, max_features=max_features, random_state=seed
     ).fit(X, y)
-    grown = grown_trees(X, y, 25, min_samples_leaf, max_features, seed)
+    grown = bagged_trees(
+        X,
+        y,
+        lambda g: DecisionTreeRegressor(
+            min_samples_leaf=min_samples_leaf, max_features=max_features, random_state=g
+        ),
+        25,
+        seed,
+    )
     for ours, theirs in zip(grown, reference.estimators_, strict=True):
         np.testing.assert_array_equal(ours.predict(grid), theirs.predict(grid))
 

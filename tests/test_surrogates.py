@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
 from arcloop import registry
 from arcloop.config import validated
@@ -197,17 +198,23 @@ def test_forest_uncertainty_and_calibration_on_a_known_line() -> None:
     assert all_trees.predict(_line(t_far))[1].std(axis=0).mean() < u_mix / 5
 
 
-def test_forest_tree_probabilities_equal_scikit_learns_per_tree_predict_proba() -> None:
+@pytest.mark.parametrize(
+    ("kind", "reference"), [("random", RandomForestClassifier), ("extra", ExtraTreesClassifier)]
+)
+def test_forest_trees_are_scikit_learns_forest_trees(kind: str, reference: type) -> None:
     X, y = distinct_alloys()
     order = np.random.default_rng(1).permutation(len(X))
-    forest = ForestSurrogate(n_estimators=40, random_state=2).fit(X[order[:250]], y[order[:250]])
+    forest = ForestSurrogate(n_estimators=40, kind=kind, random_state=2).fit(X[order[:250]], y[order[:250]])
     held_out = X[order[250:400]]
     features = forest_features(held_out, forest.features)
-    assert forest.estimator_ is not None
-    by_tree = np.stack([tree.predict_proba(features)[:, 1] for tree in forest.estimator_.estimators_])
+    # the independent reference: scikit-learn's own forest with the same settings and seed
+    theirs = reference(n_estimators=40, bootstrap=True, random_state=2).fit(
+        forest_features(X[order[:250]], forest.features), y[order[:250]].astype(np.int64)
+    )
+    by_tree = np.stack([tree.predict_proba(features)[:, 1] for tree in theirs.estimators_])
     np.testing.assert_array_equal(forest.tree_probabilities(held_out), by_tree)
     p_mean, draws = forest.predict(held_out)
-    np.testing.assert_allclose(p_mean, forest.estimator_.predict_proba(features)[:, 1], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(p_mean, theirs.predict_proba(features)[:, 1], rtol=0, atol=1e-12)
     assert draws.shape == (40, 150)
 
 
@@ -231,8 +238,9 @@ def test_forest_shapes_determinism_and_kinds() -> None:
         .predict(X[200:260])[1],
     )
     extra = ForestSurrogate(n_estimators=10, kind="extra", features="descriptors").fit(X[:200], y[:200])
-    assert extra.estimator_.n_features_in_ == 8 and type(extra.estimator_).__name__ == "ExtraTreesClassifier"
-    assert a.estimator_.n_features_in_ == 38
+    assert extra.trees_ is not None and a.trees_ is not None
+    assert extra.trees_[0].n_features_in_ == 8 and type(extra.trees_[0]).__name__ == "ExtraTreeClassifier"
+    assert a.trees_[0].n_features_in_ == 38
 
 
 # --- ssvae heads ---------------------------------------------------------------------------------------

@@ -43,6 +43,8 @@ class Dataset:
     ``X`` (n, d) float64: fractions summing to 1 over ``input_names`` (elements) for a composition,
     raw parameter values otherwise. ``properties[name]`` (n,) float64: the mean over the rows that
     share an input. ``replicates`` (n,) int: how many rows each distinct input merged.
+    ``features`` (n, f) float64 over ``feature_names``: what a surrogate is fitted on
+    (:func:`model_features`); ``X`` itself when the dataset does not say otherwise.
     """
 
     name: str
@@ -57,6 +59,13 @@ class Dataset:
     notes: tuple[str, ...] = ()
     citation: str | None = None
     default_target: dict[str, Any] = field(default_factory=dict)
+    features: np.ndarray | None = None
+    feature_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.features is None:
+            object.__setattr__(self, "features", self.X)
+            object.__setattr__(self, "feature_names", self.input_names)
 
     def __len__(self) -> int:
         return int(self.X.shape[0])
@@ -105,6 +114,7 @@ class Dataset:
             "distinct_inputs": len(self),
             "input_kind": self.input_kind,
             "inputs": list(self.input_names),
+            "model_features": list(self.feature_names),
             "properties": props,
             "default_target": self.default_target,
             "notes": list(self.notes),
@@ -329,6 +339,33 @@ def _compositions_from_columns(frame: pd.DataFrame, columns: list[str], where: s
     return X / sums[:, None]
 
 
+def model_features(
+    kind: InputKind, names: tuple[str, ...], X: np.ndarray
+) -> tuple[np.ndarray, tuple[str, ...], str | None]:
+    """What a surrogate sees of each input: (features (n, f), their names, a note for the log).
+
+    Parameters: the parameters themselves. A composition whose elements all have rows in the packaged
+    element table (:data:`arcloop.data.ELEMENTS`): the eight descriptors of Yan et al. 2021 (atomic
+    size mismatch, mixing entropy and enthalpy, mean modulus, volume, melting point, valence
+    electrons, electronegativity spread; :func:`arcloop.materials.descriptor_matrix`), then the
+    fractions. Physics a model could not learn from a few fractions, as a practitioner feeds it.
+    Any other composition: the fractions alone, and the note names the elements without data.
+    """
+    if kind != "composition":
+        return X, names, None
+    from arcloop.data import DESCRIPTOR_COLUMNS, ELEMENTS
+    from arcloop.materials.descriptors import descriptor_matrix
+
+    missing = [e for e in names if e not in ELEMENTS]
+    if missing:
+        return X, names, f"model features: the fractions only (no element data for {', '.join(missing)})"
+    basis = np.zeros((X.shape[0], len(ELEMENTS)))
+    basis[:, [ELEMENTS.index(e) for e in names]] = X
+    features = np.hstack([descriptor_matrix(basis, validate=False), X])
+    note = f"model features: {len(DESCRIPTOR_COLUMNS)} descriptors and {len(names)} fractions"
+    return features, (*DESCRIPTOR_COLUMNS, *names), note
+
+
 def build_dataset(frame: pd.DataFrame, config: DatasetConfig, name: str, where: str) -> Dataset:
     """A :class:`Dataset` from a table and what the config declares (the rest inferred, noted)."""
     notes: list[str] = []
@@ -436,6 +473,9 @@ def build_dataset(frame: pd.DataFrame, config: DatasetConfig, name: str, where: 
         properties[p] = np.bincount(group, weights=values, minlength=n) / np.bincount(group, minlength=n)
     if n < len(X):
         notes.append(f"{len(X)} rows → {n} distinct inputs (repeated inputs: mean of each property)")
+    features, feature_names, features_note = model_features(kind, tuple(elements), grouped_X)
+    if features_note:
+        notes.append(features_note)
     return Dataset(
         name=name,
         input_kind=kind,
@@ -447,6 +487,8 @@ def build_dataset(frame: pd.DataFrame, config: DatasetConfig, name: str, where: 
         replicates=counts[order],
         n_rows=len(X),
         notes=tuple(notes),
+        features=features,
+        feature_names=feature_names,
     )
 
 
@@ -489,4 +531,12 @@ def load_dataset(spec: str | Mapping[str, Any] | DatasetConfig) -> Dataset:
     return build_dataset(frame, config, path.stem, str(path))
 
 
-__all__ = ["PACKAGED", "Dataset", "DatasetConfig", "InputsSpec", "PropertySpec", "load_dataset"]
+__all__ = [
+    "PACKAGED",
+    "Dataset",
+    "DatasetConfig",
+    "InputsSpec",
+    "PropertySpec",
+    "load_dataset",
+    "model_features",
+]

@@ -182,7 +182,7 @@ def belief_of(
         zeros = np.zeros(n)
         return Belief(zeros, zeros, np.zeros((1, n)), 0.0, zeros)
     config = setup.config
-    X = setup.dataset.X
+    X = setup.dataset.features  # descriptors with the fractions, where the dataset has them
     surrogate = config.surrogate.build(random_state=derived_seed(config.seed, iteration, "surrogate"))
     surrogate.fit(X[picked], setup.values[picked])
     mean, std = surrogate.predict(X[candidates], return_std=True)

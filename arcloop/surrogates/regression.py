@@ -35,15 +35,14 @@ import pyro.contrib.gp as gp
 import torch
 from numpy.typing import ArrayLike
 from pyro.nn import PyroParam
-from sklearn import config_context
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.tree import DecisionTreeRegressor
-from sklearn.utils import check_random_state
 from torch.distributions import constraints
 
 from arcloop.cores import torch_threads
 from arcloop.errors import ArcloopError
 from arcloop.models.serial import serial_section
+from arcloop.surrogates.trees import bagged_trees
 
 NOISE_FLOOR = 1e-6
 """Lower bound of the GP's noise variance (standardised y units): keeps K + noise·I factorable."""
@@ -141,49 +140,6 @@ class _Standardised:
 # ---------------------------------------------------------------------------------------------------
 
 
-_TREE_SEED_BOUND = np.iinfo(np.int32).max
-
-
-def grown_trees(
-    X: np.ndarray,
-    y: np.ndarray,
-    n_estimators: int,
-    min_samples_leaf: int,
-    max_features: float,
-    random_state: int | np.random.RandomState | None,
-) -> list[DecisionTreeRegressor]:
-    """The trees of ``sklearn.ensemble.RandomForestRegressor(n_estimators, min_samples_leaf=...,
-    max_features=..., bootstrap=True, random_state=...)`` fitted on X (n, d) float32 and y (n,), the
-    same trees bit for bit (tests/test_regressors.py compares them with the forest's own).
-
-    Each tree gets the next integer seed the forest would draw from ``random_state``; that seed draws
-    its bootstrap sample (n rows with replacement), passed as row counts in ``sample_weight``, and
-    the tree's feature draws, as in the forest's fit. Grown here because on the few rows of a
-    screening campaign the forest's fit spends most of its time cloning and re-validating each
-    tree's parameters, not growing it.
-    """
-    seeds = check_random_state(random_state)
-    targets = np.ascontiguousarray(y, dtype=np.float64).reshape(-1, 1)
-    n = X.shape[0]
-    # One generator re-seeded per tree: seeding an existing RandomState is the same state as a new
-    # RandomState(seed), at a hundredth of the cost of building one.
-    draws = np.random.RandomState(0)
-    trees = []
-    with config_context(skip_parameter_validation=True, assume_finite=True):
-        for _ in range(n_estimators):
-            seed = int(seeds.randint(_TREE_SEED_BOUND))
-            draws.seed(seed)
-            counts = np.bincount(draws.randint(0, n, n), minlength=n).astype(np.float64)
-            draws.seed(seed)
-            tree = DecisionTreeRegressor(
-                min_samples_leaf=min_samples_leaf, max_features=max_features, random_state=draws
-            )
-            tree.fit(X, targets, sample_weight=counts, check_input=False)
-            tree.random_state = seed  # the parameter it was grown with, not the shared generator
-            trees.append(tree)
-    return trees
-
-
 class ForestRegressor(_Standardised, RegressorMixin, BaseEstimator):
     """Random forest of regression trees (``sklearn.ensemble.RandomForestRegressor``) on standardised data.
 
@@ -202,6 +158,9 @@ class ForestRegressor(_Standardised, RegressorMixin, BaseEstimator):
 
     The standardised y the trees are grown on is rounded to 1e-9 (:data:`FOREST_Y_DECIMALS`), so
     that y and 1000·y + 5 grow the same trees.
+
+    The trees are those ``sklearn.ensemble.RandomForestRegressor`` grows with the same parameters
+    and ``bootstrap=True``, bit for bit (:func:`arcloop.surrogates.trees.bagged_trees`).
 
     Fitted attributes: ``trees_`` (the scikit-learn trees, on standardised data), ``x_mean_``,
     ``x_scale_`` (per-column mean and std of the training X), ``y_mean_``, ``y_scale_`` (of the
@@ -239,13 +198,15 @@ class ForestRegressor(_Standardised, RegressorMixin, BaseEstimator):
         A, b = _check_fit_data(X, y, "ForestRegressor.fit")
         Xs, ys = self._standardise_fit(A, b)
         ys = np.round(ys, FOREST_Y_DECIMALS)
-        self.trees_ = grown_trees(
+        leaf, features = int(self.min_samples_leaf), float(self.max_features)
+        self.trees_ = bagged_trees(
             np.ascontiguousarray(Xs, dtype=np.float32),
             ys,
-            n_estimators=int(self.n_estimators),
-            min_samples_leaf=int(self.min_samples_leaf),
-            max_features=float(self.max_features),
-            random_state=self.random_state,
+            lambda generator: DecisionTreeRegressor(
+                min_samples_leaf=leaf, max_features=features, random_state=generator
+            ),
+            int(self.n_estimators),
+            self.random_state,
         )
         return self
 
