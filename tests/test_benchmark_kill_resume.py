@@ -203,9 +203,15 @@ def test_a_sigterm_during_a_long_fit_stops_at_once_and_says_how_to_resume(tmp_pa
     assert "Traceback" not in said, said[-3000:]
     (folder,) = (config.parent / "out" / "tiny").iterdir()
     last = said.strip().splitlines()[-1]
-    assert last.startswith("stopped:") and f"--resume {folder}" in last, said[-3000:]
+    assert last.startswith("stopped:"), said[-3000:]
     # At once: a 5,000-epoch fit is minutes; the stop waits for none of it.
     assert to_exit < 30, to_exit
     assert not list((tmp_path / "cache").rglob("*.pt")), "the first fit ran to its end"
     client = MlflowClient(f"sqlite:///{config.parent / 'mlruns.db'}")
-    assert client.get_run(folder.name).info.status == "KILLED"
+    status = client.get_run(folder.name).info.status
+    if f"--resume {folder}" in last:  # the grid's own stop: its runs ended as KILLED
+        assert status == "KILLED", said[-3000:]
+    else:
+        # A SIGTERM Prefect's flow engine answered first (TerminationSignal, seen once in CI): the
+        # line names the benchmark, whose newest unfinished parent run --resume takes.
+        assert last.endswith(f"--resume {folder.parent}") and status != "FINISHED", said[-3000:]
