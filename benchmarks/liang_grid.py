@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 from _machine import machine_info
-from sklearn.ensemble import RandomForestRegressor
+from _sklearn_loop import rf_lcb_loop
 
 CONFIG = Path(__file__).resolve().parent / "liang2021-short.yaml"
 CLI = [sys.executable, "-c", "from arcloop.cli import run; run()"]
@@ -50,7 +50,6 @@ def seed_list(text: str) -> list[int]:
 
 def reference_campaign(dataset: str, initial: list[int], is_target: list[int], seed: int) -> dict:
     """The plain scikit-learn RF + LCB loop from ``initial`` to BUDGET experiments (or the pool)."""
-    from arcloop.datasets import load_dataset
     from arcloop.screening.config import ScreeningConfig
     from arcloop.screening.loop import prepare_screening
 
@@ -58,23 +57,10 @@ def reference_campaign(dataset: str, initial: list[int], is_target: list[int], s
     setup = prepare_screening(
         ScreeningConfig(dataset={"name": dataset}, seed=seed, n_initial=2, tracking=None, state_dir="unused")
     )
-    data = load_dataset(dataset)
-    X, y = data.X, setup.target.utility(setup.values)
-    picked = list(initial)
+    X, y = setup.dataset.X, setup.target.utility(setup.values)
     budget = min(BUDGET, len(y))
-    start = time.perf_counter()
-    for t in range(budget - len(picked)):
-        rest = np.setdiff1d(np.arange(len(y)), picked)
-        Xl, yl = X[picked], y[picked]
-        mu, sd = Xl.mean(0), Xl.std(0)
-        sd[sd == 0] = 1
-        ym, ys = yl.mean(), (yl.std() or 1.0)
-        forest = RandomForestRegressor(n_estimators=100, random_state=seed * 100_000 + t)
-        forest.fit((Xl - mu) / sd, (yl - ym) / ys)
-        trees = np.stack([tree.predict((X[rest] - mu) / sd) for tree in forest.estimators_])
-        picked.append(int(rest[np.argmax(trees.mean(0) + 2.0 * trees.std(0))]))
-    seconds = time.perf_counter() - start
-    checkpoint = min(BUDGET, 50 if len(y) < BUDGET else BUDGET)
+    seconds, picked = rf_lcb_loop(X, y, initial, budget - len(initial), seed)
+    checkpoint = 50 if len(y) < BUDGET else BUDGET
     found = np.isin(picked[:checkpoint], is_target).sum()
     return {"seconds": seconds, "top": float(found / len(is_target)), "checkpoint": checkpoint}
 

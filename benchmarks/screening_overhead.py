@@ -32,7 +32,7 @@ import time
 
 import numpy as np
 from _machine import machine_info
-from sklearn.ensemble import RandomForestRegressor
+from _sklearn_loop import rf_lcb_loop
 
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
@@ -46,21 +46,8 @@ POLICY = {"name": "lcb", "params": {"kappa": 2.0}}
 
 def sklearn_loop(seed: int, iterations: int, initial: np.ndarray) -> tuple[float, list[int]]:
     data = load_dataset("crossed-barrel")
-    X, y = data.X, data.values("toughness")
-    picked = [int(i) for i in initial]
-    start = time.perf_counter()
-    for t in range(iterations):
-        rest = np.setdiff1d(np.arange(len(y)), picked)
-        Xl, yl = X[picked], y[picked]
-        mu, sd = Xl.mean(0), Xl.std(0)
-        sd[sd == 0] = 1
-        ym, ys = yl.mean(), (yl.std() or 1.0)
-        forest = RandomForestRegressor(n_estimators=100, random_state=seed * 100_000 + t)
-        forest.fit((Xl - mu) / sd, (yl - ym) / ys)
-        trees = np.stack([tree.predict((X[rest] - mu) / sd) for tree in forest.estimators_])
-        score = trees.mean(0) + 2.0 * trees.std(0)  # LCB of the negated property = UCB of toughness
-        picked.append(int(rest[np.argmax(score)]))
-    return time.perf_counter() - start, picked
+    # LCB of the negated toughness = UCB of toughness, the utility
+    return rf_lcb_loop(data.X, data.values("toughness"), list(initial), iterations, seed)
 
 
 def config(seed: int, iterations: int, folder: str, tracked: bool) -> ScreeningConfig:
