@@ -14,6 +14,10 @@ every call, so a package installed while the process runs is found. A plugin can
 name of its kind (a warning says so and the built-in is used). A plugin that fails to load, or builds
 an object that lacks its kind's methods, raises a one-line :class:`ArcloopError` when used, and is
 listed with that error by :func:`listing`, after every entry that works.
+
+A name of the form ``"module:Attribute"`` (``oracle: {name: "my_lab:MyOracle"}``) imports
+``Attribute`` from ``module`` on the import path: a plugin tried out without packaging. It gets the
+same parameter validation and the same check of what it built as an entry point.
 """
 
 from __future__ import annotations
@@ -143,6 +147,7 @@ KINDS: dict[str, Kind] = {
                 "emulator": "arcloop.oracles.emulator:EmulatorOracle",
                 "lookup": "arcloop.oracles.lookup:LookupOracle",
                 "synthetic": "arcloop.oracles.synthetic:SyntheticOracle",
+                "lab": "arcloop.oracles.lab:LabOracle",
             },
             "label() and requires_latent",
             _is_oracle,
@@ -207,6 +212,8 @@ def factory(kind: str, name: str) -> Callable[..., Any]:
         module, attribute = spec.builtins[name].split(":")
         return getattr(import_module(module), attribute)
     entry = _entry_points(spec).get(name)
+    if entry is None and ":" in name:
+        return _from_module(spec, name)
     if entry is None:
         raise ArcloopError(
             f"{spec.noun} {name!r} is unknown; available {spec.name}: {', '.join(available(kind))}"
@@ -225,13 +232,43 @@ def factory(kind: str, name: str) -> Callable[..., Any]:
     return loaded
 
 
+def _from_module(spec: Kind, name: str) -> Callable[..., Any]:
+    """``"module:Attribute"``: the attribute of a module on the import path (see the module docstring)."""
+    module_name, _, attribute = name.partition(":")
+    if not module_name or not attribute.isidentifier():
+        raise ArcloopError(
+            f"{spec.noun} {name!r}: write a module plugin as 'module:Attribute' (e.g. 'my_lab:MyOracle')"
+        )
+    try:
+        module = import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name is not None and module_name.startswith(error.name):
+            raise ArcloopError(
+                f"{spec.noun} {name!r}: no module {module_name!r} on the import path; run from its folder "
+                "or add that folder to PYTHONPATH"
+            ) from None
+        raise ArcloopError(f"{spec.noun} {name!r}: importing {module_name!r} failed ({error})") from None
+    except Exception as error:  # the user's module itself is broken: one line, not its traceback
+        raise ArcloopError(
+            f"{spec.noun} {name!r}: importing {module_name!r} failed ({type(error).__name__}: {error})"
+        ) from None
+    loaded = getattr(module, attribute, None)
+    if loaded is None:
+        raise ArcloopError(f"{spec.noun} {name!r}: module {module_name!r} has no {attribute!r}")
+    if not callable(loaded):
+        raise ArcloopError(f"{spec.noun} {name!r}: {attribute!r} is not a class or a function")
+    return loaded
+
+
 def source(kind: str, name: str) -> str:
     """ "builtin", or the distribution a plugin comes from."""
     spec = _kind(kind)
     if name in spec.builtins:
         return BUILTIN_SOURCE
     entry = _entry_points(spec).get(name)
-    return _source(entry) if entry is not None else "unknown"
+    if entry is not None:
+        return _source(entry)
+    return f"module {name.partition(':')[0]}" if ":" in name else "unknown"
 
 
 def validate(kind: str, name: str, params: dict[str, Any]) -> dict[str, Any]:

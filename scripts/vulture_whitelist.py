@@ -38,3 +38,8 @@ _.nlml_  # noqa: B018, F821
 _.optimizer_failed_  # noqa: B018, F821
 _.noise_  # noqa: B018, F821
 _.replicates  # noqa: B018, F821
+
+# A deployment's entrypoint (prefect.yaml: arcloop.flows.lab:lab_campaign_flow), run by `arcloop serve`.
+from arcloop.flows.lab import lab_campaign_flow  # noqa: E402
+
+lab_campaign_flow  # noqa: B018

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -20,13 +19,11 @@ import cloudpickle
 import pytest
 import yaml
 from campaign_support import tiny_benchmark
-from test_serve import free_port, wait_healthy
+from served_prefect import cli_env, served, trigger
 
 from arcloop.campaign.state import CHECKPOINTS, LATEST
 from arcloop.flows.benchmark import add_progress_listener, benchmark_flow, grid_flow, run_benchmark
 from arcloop.tasks.benchmark import campaign_task
-
-WORKTREE = Path(__file__).resolve().parents[1]
 
 
 def smallest_grid(workdir: Path, tracking_uri: str, **overrides) -> dict:
@@ -72,10 +69,6 @@ def test_run_benchmark_on_processes_with_a_listener(prefect_harness, workdir, tr
     assert [event["done"] for event in listener.events] == [1, 2]
 
 
-def cli_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(WORKTREE)}
-
-
 @pytest.mark.slow
 def test_cli_benchmark_on_processes_from_a_fresh_directory(workdir, tracking_uri):
     import psutil
@@ -111,86 +104,24 @@ def test_cli_benchmark_on_processes_from_a_fresh_directory(workdir, tracking_uri
     assert len(servers) == 1, servers
 
 
-TRIGGER = """
-import sys, time
-from prefect.deployments import run_deployment
-deadline = time.monotonic() + 120
-while True:
-    try:
-        run = run_deployment("arcloop-benchmark/nightly-benchmark", timeout=840)
-        break
-    except Exception:
-        if time.monotonic() > deadline:
-            raise
-        time.sleep(1)
-print("STATE", run.state.type.value, run.state.name)
-"""
-
-
 @pytest.mark.slow
 def test_served_benchmark_deployment_runs_on_processes(workdir, tracking_uri):
-    port = free_port()
-    api = f"http://127.0.0.1:{port}/api"
-    env = {**cli_env(), "PREFECT_HOME": str(workdir / "prefect-server"), "PREFECT_API_URL": api}
-    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     (workdir / "grid.yaml").write_text(
         yaml.safe_dump(smallest_grid(workdir, tracking_uri, runner="processes"))
     )
-    prefect_file = workdir / "prefect.yaml"
-    prefect_file.write_text(
-        yaml.safe_dump(
-            {
-                "name": "arcloop-test",
-                "deployments": [
-                    {
-                        "name": "nightly-benchmark",
-                        "entrypoint": "arcloop/flows/benchmark.py:benchmark_flow",
-                        "parameters": {"config": "grid.yaml"},
-                        "schedules": [{"cron": "0 2 * * *", "timezone": "UTC"}],
-                    }
-                ],
-            }
-        )
-    )
-    server_env = {key: value for key, value in env.items() if key != "PREFECT_API_URL"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=server_env,
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    serve = None
-    try:
-        wait_healthy(f"{api}/health", timeout=180)
-        serve = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from arcloop.cli import run; run()",
-                "serve",
-                "--prefect-file",
-                str(prefect_file),
-            ],
-            env=env,
-            cwd=workdir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        trigger = subprocess.run(
-            [sys.executable, "-c", TRIGGER], env=env, cwd=workdir, capture_output=True, text=True, timeout=900
-        )
-        assert "STATE COMPLETED" in trigger.stdout, trigger.stdout[-2000:] + trigger.stderr[-3000:]
+    deployments = [
+        {
+            "name": "nightly-benchmark",
+            "entrypoint": "arcloop/flows/benchmark.py:benchmark_flow",
+            "parameters": {"config": "grid.yaml"},
+            "schedules": [{"cron": "0 2 * * *", "timezone": "UTC"}],
+        }
+    ]
+    with served(workdir, deployments) as env:
+        output = trigger(env, workdir, "arcloop-benchmark/nightly-benchmark", timeout=840)
+        assert "STATE COMPLETED" in output, output
         reports = list((workdir / "out" / "tiny").glob("*/report/summary.csv"))
         assert len(reports) == 1
-    finally:
-        for process in (serve, server):
-            if process is not None:
-                process.terminate()
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
 
 
 def timeless(records: list[dict]) -> list[dict]:

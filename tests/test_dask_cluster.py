@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from served_prefect import free_port
 from test_benchmark_entry_points import smallest_grid
 from test_cluster_stack import DASK_COUNTS, campaigns_per_worker
-from test_serve import free_port
 
 from arcloop.cli.benchmark import stop_group
 from arcloop.models.cache import MODEL_FILE

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from mlflow.tracking import MlflowClient
-from test_serve import free_port, wait_healthy
+from served_prefect import free_port, wait_healthy
 
 from arcloop.cli import main
 from arcloop.tracking import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, start_run

@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 import pandas as pd
 
-from arcloop import __version__, interrupt, tracking
+from arcloop import __version__, interrupt, registry, tracking
 from arcloop.campaign import steps
 from arcloop.campaign.setup import CampaignSetup, Proposal, initial_state, prepare
 from arcloop.campaign.state import (
@@ -149,11 +149,23 @@ class DirectExecutor:
         return step(*args)
 
 
-def preflight(config: dict[str, Any] | CampaignConfig, resume: bool) -> tuple[CampaignConfig, CampaignSetup]:
-    """Every check that can fail on a user mistake, before the first oracle call (one-line errors)."""
+def preflight(
+    config: dict[str, Any] | CampaignConfig, resume: bool, asks_and_tells: bool = False
+) -> tuple[CampaignConfig, CampaignSetup]:
+    """Every check that can fail on a user mistake, before the first oracle call (one-line errors).
+
+    ``asks_and_tells``: the campaign is driven by ``propose`` / ``observe``
+    (:mod:`arcloop.campaign.asktell`); only such a campaign may have an oracle that answers later."""
     campaign = (
         config if isinstance(config, CampaignConfig) else validated(CampaignConfig, config)
     ).resolved()
+    if not asks_and_tells and getattr(
+        registry.factory("oracles", campaign.oracle.name), "answers_later", False
+    ):
+        raise ArcloopError(
+            f"oracle {campaign.oracle.name!r}: its results come from your experiments; run the campaign "
+            f"with arcloop propose --state-dir {campaign.state_dir} and arcloop observe"
+        )
     has_checkpoint = latest_checkpoint(campaign.state_dir) is not None
     if not resume and not has_checkpoint:
         record_config(campaign.state_dir, dump_yaml(campaign))  # the CLI has, unless called from code
@@ -211,7 +223,7 @@ def _read_logged_step(state_dir: Path) -> int:
         return int(path.read_text())
 
 
-def _write_logged_step(state_dir: Path, step: int) -> None:
+def write_logged_step(state_dir: Path, step: int) -> None:
     write_atomically(Path(state_dir) / LOGGED_FILE, str(step))
 
 
@@ -342,7 +354,7 @@ def start_or_resume(
     for step in pending:
         if step not in held:
             tracking.log_metrics(uri, state.mlflow_run_id, state.metrics[step], step)
-        _write_logged_step(state_dir, step)
+        write_logged_step(state_dir, step)
     return state, steps.Models.load(model_path) if model_path else None
 
 
@@ -443,7 +455,7 @@ def _drive(
             )
             executor(checkpoint, state_dir, state, models, iteration=iteration)
             executor(tracking.log_metrics, uri, run_id, metrics, iteration, iteration=iteration)
-            _write_logged_step(state_dir, iteration)
+            write_logged_step(state_dir, iteration)
             if notify is not None:
                 notify({"iteration": iteration, "iterations": campaign.iterations, "metrics": metrics})
         if models is None:

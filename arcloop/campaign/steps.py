@@ -59,6 +59,7 @@ from arcloop.metrics import (
 from arcloop.models import SSVAE
 from arcloop.models.cache import fit_cached
 from arcloop.oracles import LabelBatch
+from arcloop.oracles.lab import answers_later
 from arcloop.policies import (
     Candidates,
     Context,
@@ -330,8 +331,12 @@ def measure(
     model = models.ssvae
     assert models.surrogate is not None
     compositions = proposal.compositions
-    judged = setup.truth.label(compositions, rng=rng_for(config.seed, state.iteration, "truth"))
-    true = np.where(judged.status == "ok", judged.labels, -1).astype(np.int64)
+    if answers_later(setup.truth):
+        # A laboratory's result is the only truth a new alloy has (see arcloop.oracles.lab).
+        true = np.asarray(labels.labels, dtype=np.int64).copy()
+    else:
+        judged = setup.truth.label(compositions, rng=rng_for(config.seed, state.iteration, "truth"))
+        true = np.where(judged.status == "ok", judged.labels, -1).astype(np.int64)
     ok = labels.status == "ok"
     # A hit needs a result: a dropped or failed true target was paid for and is not found.
     hit = ok & setup.is_target(compositions, true)

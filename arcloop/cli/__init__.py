@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "arcloop.cli.oracles",
     "arcloop.cli.plugins",
     "arcloop.cli.campaign",
+    "arcloop.cli.asktell",
     "arcloop.cli.benchmark",
     "arcloop.cli.study",
 )

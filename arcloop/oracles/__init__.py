@@ -1,8 +1,9 @@
 """Pluggable oracles: the simulated laboratory that labels proposed alloys.
 
 ``label(compositions, rng=None, latent=None) -> LabelBatch``; built-ins ``rules``, ``emulator``,
-``lookup``, ``synthetic``; wrappers ``noisy``, ``flaky``, ``slow``, ``costly``,
-``selection_biased``; third-party oracles through the entry-point group ``arcloop.oracles``.
+``lookup``, ``synthetic``, ``lab`` (your laboratory, through ask/tell); wrappers ``noisy``,
+``flaky``, ``slow``, ``costly``, ``selection_biased``; third-party oracles through the entry-point
+group ``arcloop.oracles``.
 """
 
 from arcloop.oracles.base import (
@@ -27,6 +28,7 @@ from arcloop.oracles.config import (
     parse_oracle_config,
 )
 from arcloop.oracles.emulator import EmulatorOracle, emulator_cross_validation, fitted_emulator
+from arcloop.oracles.lab import LabOracle, SimulatedLab
 from arcloop.oracles.lookup import LookupOracle
 from arcloop.oracles.rules import RulesOracle
 from arcloop.oracles.synthetic import SyntheticOracle
@@ -44,6 +46,7 @@ __all__ = [
     "Costly",
     "EmulatorOracle",
     "Flaky",
+    "LabOracle",
     "LabelBatch",
     "LookupOracle",
     "Noisy",
@@ -54,6 +57,7 @@ __all__ = [
     "OracleTimeout",
     "RulesOracle",
     "SelectionBiased",
+    "SimulatedLab",
     "Slow",
     "SyntheticOracle",
     "Wrapper",
