@@ -158,6 +158,10 @@ def test_bad_results_are_one_line_each_and_record_nothing(workdir, tracking_uri,
     refused(f"id,{RESULT_COLUMN},status\n{ids[0]},1,failed\n", "line 2", "carries no single_phase")
     refused(f"identifier,{RESULT_COLUMN}\nx,1\n", "no 'id' column")
     refused("\x00\x01garbage", "no 'id' column")
+    screening = workdir / "screening.yaml"
+    screening.write_text("dataset: hea\n")
+    assert main(["propose", "--config", str(screening), "--state-dir", str(workdir / "s")]) == 2
+    assert "ask/tell runs alloy campaigns" in capsys.readouterr().err
 
     good = workdir / "good.csv"
     good.write_text(f"id,{RESULT_COLUMN},status\n{ids[0]},1,\n{ids[1]},,failed\n")
@@ -289,3 +293,19 @@ def test_lab_simulate_answers_the_waiting_batch_in_two_deliveries(workdir, track
         main(["lab", "simulate", "--state-dir", str(workdir / "real"), "--out", str(workdir / "x.csv")]) == 2
     )
     assert "name one to simulate" in capsys.readouterr().err
+
+
+def test_module_plugin_names_of_a_policy_and_a_surrogate_run_the_same_campaign(workdir, tracking_uri):
+    by_name = fast_config(workdir, tracking_uri, iterations=1, candidates={"source": "pool"})
+    by_name["policy"], by_name["surrogate"] = {"name": "greedy"}, {"name": "forest"}
+    by_module = {
+        **by_name,
+        "policy": {"name": "arcloop.policies.greedy:GreedyAcquisition"},
+        "surrogate": {"name": "arcloop.surrogates.forest:ForestSurrogate", "params": {"n_estimators": 100}},
+        "state_dir": str(workdir / "by-module"),
+    }
+    by_name["surrogate"]["params"] = {"n_estimators": 100}
+    digests = []
+    for config in (by_name, by_module):
+        digests.append(drive(*preflight(config, resume=False), DirectExecutor())["history_sha256"])
+    assert digests[0] == digests[1]

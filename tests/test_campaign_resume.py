@@ -29,6 +29,7 @@ ITERATIONS = 5
 KILL_AFTER_CHECKPOINT = 2  # kill once iterations 0 and 1 are checkpointed: iteration 2 is in flight
 
 
+@pytest.mark.slow  # a campaign killed mid-iteration and resumed: minutes; run in CI
 def test_sigkill_mid_iteration_then_resume_matches_uninterrupted_run(
     prefect_harness, workdir, tracking_uri, capsys
 ):

@@ -113,6 +113,7 @@ def _run_id_recorded(state_dir: Path) -> bool:
     return False
 
 
+@pytest.mark.slow  # subprocesses killed and resumed: minutes; run in CI
 @pytest.mark.parametrize("kill_point", ["config_written", "run_created"])
 def test_sigkill_before_the_first_checkpoint_then_resume(workdir, tracking_uri, kill_point):
     config = fast_config(workdir, tracking_uri, iterations=ITERATIONS)
@@ -143,6 +144,7 @@ def test_sigkill_before_the_first_checkpoint_then_resume(workdir, tracking_uri, 
         assert _flow_run_states(workdir, home) == ["COMPLETED", "CRASHED"]
 
 
+@pytest.mark.slow  # subprocesses killed and resumed: minutes; run in CI
 def test_sigterm_stops_the_campaign_killed_and_resumable(workdir, tracking_uri):
     config = fast_config(workdir, tracking_uri, iterations=ITERATIONS)
     (workdir / "campaign.yaml").write_text(yaml.safe_dump(config))
@@ -177,6 +179,7 @@ def test_sigterm_stops_the_campaign_killed_and_resumable(workdir, tracking_uri):
     assert _flow_run_states(workdir, home) == ["CANCELLED", "COMPLETED"]
 
 
+@pytest.mark.slow  # subprocesses killed and resumed: minutes; run in CI
 def test_four_campaigns_at_once_on_a_store_that_does_not_exist_yet(workdir):
     uri = f"sqlite:///{workdir / 'shared.db'}"
     assert not (workdir / "shared.db").exists()

@@ -49,7 +49,7 @@ from arcloop.campaign.state import (
     record_config,
     write_atomically,
 )
-from arcloop.config import CampaignConfig, dump_yaml, load_campaign_config
+from arcloop.config import CampaignConfig, dump_yaml, load_campaign_config, read_yaml
 from arcloop.cores import one_core
 from arcloop.data import ELEMENTS
 from arcloop.errors import ArcloopError
@@ -111,6 +111,11 @@ def open_campaign(
     checkpoint is continued, and a different config for it is refused."""
     saved = config_path(state_dir)
     source: Path | Mapping[str, Any] = config if config is not None else saved if saved.is_file() else {}
+    if "dataset" in (read_yaml(source) if isinstance(source, Path) else source):
+        raise ArcloopError(
+            "dataset: ask/tell runs alloy campaigns (the latent or pool source); a dataset campaign's "
+            "results are its data: run it with arcloop campaign"
+        )
     campaign = load_campaign_config(source, {"state_dir": str(state_dir)}).resolved()
     resume = latest_checkpoint(state_dir) is not None
     if not resume:

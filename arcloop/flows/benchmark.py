@@ -54,8 +54,8 @@ def served_api_url() -> str | None:
 
     if PREFECT_API_URL.value():
         return None
-    running = [server for server in SubprocessASGIServer._instances.values() if server.running]
-    return running[0].api_url if running else None
+    server = SubprocessASGIServer()  # one instance per port: the one started_server() started
+    return server.api_url if server.running else None
 
 
 # What a benchmark worker imports before its first campaign, once in the pool's template process.
