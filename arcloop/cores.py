@@ -2,10 +2,9 @@
 
 Why one: on the 2-core machine the models are small, so a second thread mostly waits, while
 OpenBLAS's idle threads spin and take the core that the Prefect server, MLflow or a second campaign
-needs. Measured (2026-12-04, the demo task at 20 × 16, two repeats): through the Prefect flow
-15.4 / 14.5 s with the libraries' defaults, 13.0 / 12.7 s with one thread each; the plain loop
-11.1–11.2 s against 10.7–11.2 s. A benchmark worker has always run its campaigns this way, so a
-campaign now computes the same way alone and inside a benchmark.
+needs: a campaign through the Prefect flow ran faster with one thread each than with the libraries'
+defaults, and the plain loop no slower. A benchmark worker runs its campaigns this way too, so a
+campaign computes the same way alone and inside a benchmark.
 """
 
 from __future__ import annotations
@@ -20,9 +19,8 @@ def one_core_per_campaign() -> None:
     """Set this process's numerical libraries to one thread, for good: torch's intra-op pool, and
     the BLAS and OpenMP pools numpy, scipy and scikit-learn use (threadpoolctl). For pool workers.
 
-    Measured on the 2-core machine (quick grid, one pool worker): with OpenBLAS's default two
-    threads a campaign took 4.6–5.1 s of wall and 6.4–8.0 s of CPU, one thread 4.1 s and 4.1 s; a
-    "single" worker kept 1.4 cores busy, so two workers could never be twice one."""
+    With OpenBLAS's default two threads a "single" pool worker kept more than one core busy and
+    took longer per campaign, so two workers could never be twice one."""
     import torch
     from threadpoolctl import threadpool_limits
 

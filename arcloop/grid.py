@@ -50,7 +50,7 @@ def prepare_pool_worker(api_url: str | None, tracking_uri: str | None = None) ->
     - At exit, after every exit handler registered since (Prefect's log and event drains, MLflow's),
       the worker flushes logging and multiprocessing's finalizers and leaves with ``os._exit``:
       a spawned worker otherwise tears down torch, Pyro, MLflow and Prefect module by module, which
-      took 1.3–2.0 s per worker (measured), paid at the end of every benchmark run.
+      takes seconds per worker, paid at the end of every benchmark run.
     """
     if api_url:
         os.environ["PREFECT_API_URL"] = api_url
@@ -60,8 +60,7 @@ def prepare_pool_worker(api_url: str | None, tracking_uri: str | None = None) ->
 
 
 # What a first campaign imports on the way: torch's optimisers import torch._dynamo at their first
-# step (it pulls in sympy: 2.3 s measured with the other core busy), opening a SQL store MLflow's
-# sqlalchemy store (1.8 s, the same conditions).
+# step (it pulls in sympy), opening a SQL store MLflow's sqlalchemy store: seconds each.
 CAMPAIGN_LAZY_MODULES = ("torch._dynamo", *tracking.PRELOAD_MODULES)
 
 
@@ -81,8 +80,8 @@ def worker_template(modules: tuple[str, ...]) -> multiprocessing.context.BaseCon
     platform has no forkserver (Windows).
 
     Why: a spawned worker imports torch, Pyro, Prefect, MLflow, scipy, pandas and scikit-learn
-    before its first campaign (4.5 s), then :func:`preload`, on the critical path of every
-    benchmark: measured, a 7.3–8.1 s lead-in with one worker as with two. A forked one starts with
+    before its first campaign, then :func:`preload`, on the critical path of every benchmark: a
+    lead-in of seconds, with one worker as with two. A forked one starts with
     them imported. The template starts in the background; the preload of a process's first call
     overlaps what the caller does next (Prefect's server start, for the CLI). Only modules are
     preloaded, nothing is run: no thread, store or client exists in the template when it forks.

@@ -50,9 +50,8 @@ def _is_regressor(obj: Any) -> bool:
 
 
 def _is_oracle(obj: Any) -> bool:
-    from arcloop.oracles.base import Oracle
-
-    return isinstance(obj, Oracle)
+    # What the loop calls (arcloop.oracles.base.Oracle), checked as the other kinds are: by behaviour.
+    return callable(getattr(obj, "label", None)) and hasattr(obj, "requires_latent")
 
 
 @dataclass(frozen=True)

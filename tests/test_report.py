@@ -72,6 +72,11 @@ def test_enhancement_and_acceleration_on_hand_made_pick_sequences() -> None:
     assert factors["af_reached"] is True
     # The common budget is the shorter campaign: the method's 9th and 10th picks do not count.
     assert pick_factors([*method, 1, 1], random) == factors
+    assert pick_factors(method, [*random, 1, 1]) == factors  # nor the baseline's 9th and 10th
+    # A level the method reaches only past the common budget is not reached: no AF from picks 9-10.
+    late = pick_factors([0, 0, 0, 0, 0, 0, 0, 0, 1, 1], [0, 0, 0, 1, 0, 0, 0, 0])
+    assert late["n_picks"] == 8 and late["level"] == 1.0
+    assert late["af_reached"] is False and math.isnan(late["af_vs_random"])
     # Not reached: random finds 2, the method only 1 → AF undefined, EF still 1/2.
     slow = pick_factors([0, 0, 0, 0, 0, 0, 0, 1], [1, 0, 1, 0, 0, 0, 0, 0])
     assert slow["ef_vs_random"] == 0.5 and slow["ef_half_vs_random"] == 0.0

@@ -63,19 +63,20 @@ def vendi_score(X: ArrayLike, bandwidth: float, landmarks: int = DEFAULT_LANDMAR
     (≫ bandwidth). Empty set → NaN; one point → 1.
 
     Computed here in numpy rather than with the ``vendi-score`` package, whose ``vendi.score_K`` is the same
-    formula (the tests check equality): importing it costs ~3 s (it pulls scikit-learn's preprocessing), and
-    it has no route for large n.
+    formula (the tests check equality): importing it pulls scikit-learn's preprocessing, which is slow, and it
+    has no route for large n.
 
-    Exact (``numpy.linalg.eigvalsh`` of K / n) when n ≤ ``landmarks``. Larger sets, e.g. 5,000
-    explored points where the exact eigensolve takes 7–50 s here, use a Nyström approximation: ``landmarks``
-    points drawn without replacement with ``numpy.random.default_rng(seed)``, W = K(L, L) = V S Vᵀ truncated
-    to eigenvalues > 1e-10 · max, B = K(X, L) V S^{-1/2}, and the non-zero eigenvalues of K̃ / n = B Bᵀ / n are
-    those of Bᵀ B / n (r × r). Spectral mass Nyström misses (1 − Σλ) is spread evenly over the remaining
-    eigenvalues (maximum-entropy completion). Measured against the exact value at n = 5,000 (Gaussian clouds
-    and 20-cluster mixtures, d = 2 and 8, bandwidth = median pairwise distance): error ≤ 0.1 % in d = 2 and
-    ≤ 1.5 % in d = 8 with 300 landmarks, 25–60 ms on one core. A bandwidth 4× smaller than the median distance
-    makes the spectrum flat and the estimate an over-estimate (d = 2: +14 %; d = 8: 3,600 vs 2,050), where
-    plain subsampling would under-estimate far worse (Nyström without the completion: 9 vs 2,050).
+    Exact (``numpy.linalg.eigvalsh`` of K / n) when n ≤ ``landmarks``. Larger sets, e.g. 5,000 explored
+    points, where the exact eigensolve is too slow for every iteration, use a Nyström approximation:
+    ``landmarks`` points drawn without replacement with ``numpy.random.default_rng(seed)``, W = K(L, L) = V
+    S Vᵀ truncated to eigenvalues > 1e-10 · max, B = K(X, L) V S^{-1/2}, and the non-zero eigenvalues of K̃
+    / n = B Bᵀ / n are those of Bᵀ B / n (r × r). Spectral mass Nyström misses (1 − Σλ) is spread evenly
+    over the remaining eigenvalues (maximum-entropy completion). Measured against the exact value at n =
+    5,000 (Gaussian clouds and 20-cluster mixtures, d = 2 and 8, bandwidth = median pairwise distance):
+    error ≤ 0.1 % in d = 2 and ≤ 1.5 % in d = 8 with 300 landmarks. A bandwidth 4× smaller than the median
+    distance makes the spectrum flat and the estimate an over-estimate (d = 2: +14 %; d = 8: 3,600 vs
+    2,050), where plain subsampling would under-estimate far worse (Nyström without the completion: 9 vs
+    2,050).
     """
     h = _check_bandwidth(bandwidth)
     points = as_points(X, "X")
@@ -103,7 +104,7 @@ def campaign_bandwidth(pool_z: ArrayLike, max_points: int = 2000, seed: int = 0)
     """Median pairwise Euclidean distance of the pool's latent points: the campaign's fixed Vendi bandwidth.
 
     At most ``max_points`` points are used, drawn without replacement with ``numpy.random.default_rng(seed)``
-    (2,000 points = 2 M pairs: the median is stable to < 1 % and costs ~30 ms). Zero distances (duplicate
+    (2,000 points = 2 M pairs: the median is stable to < 1 %). Zero distances (duplicate
     points) are left out: duplicates carry no length scale. Raises ArcloopError when fewer than two distinct
     points exist, because no kernel width can then be derived.
     """

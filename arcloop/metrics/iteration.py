@@ -46,15 +46,11 @@ from arcloop.metrics.model import (
     accuracy,
     bald,
     expected_calibration_error,
+    mutual_information,
     predictive_entropy,
     roc_auc,
 )
 from arcloop.metrics.registry import METRIC_NAMES, MetricInputs, registered
-
-try:  # the joint k-NN estimator (Ross 2014 in d dimensions)
-    from arcloop.metrics.model import joint_mutual_information  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - until the joint estimator lands
-    from arcloop.metrics.model import mutual_information as joint_mutual_information
 
 
 def _compositions(X: ArrayLike | None, name: str, rows: int) -> np.ndarray | None:
@@ -131,7 +127,7 @@ def _model(
         if y.ndim != 1 or y.size != z.shape[0]:
             raise ArcloopError(f"mi_y: expected {z.shape[0]} labels (one per row of mi_z), got {y.shape}")
         known = y >= 0  # rows truth abstains on carry no class
-        values["model/mutual_information"] = joint_mutual_information(
+        values["model/mutual_information"] = mutual_information(  # the joint k-NN estimator
             z[known], y[known], max_points=mi_max_points, seed=seed
         )
     for key, value in (model_stats or {}).items():

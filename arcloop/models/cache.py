@@ -1,10 +1,10 @@
 """Trained models kept on disk, keyed by everything that decides the fit: settings, data, seed.
 
-A fit of the default SSVAE takes 13 s or more; ``arcloop design`` and ``arcloop model train`` would
-pay it on every call. The key hashes the model's constructor arguments (its ``random_state`` among
-them), the exact bytes, dtypes and shapes of every array given to ``fit``, and the caller's
-``key_parts``; a change to any of them is a different model (so entries stored while the argument
-was still called ``seed`` are misses: refitted once, never read as the wrong model). The folder is
+A fit of the default SSVAE is the slowest step of a campaign; ``arcloop design`` and ``arcloop model train``
+would pay it on every call. The key hashes the model's constructor arguments (its ``random_state`` among
+them), the exact bytes, dtypes and shapes of every array given to ``fit``, and the caller's ``key_parts``; a
+change to any of them is a different model (so entries stored while the argument was still called ``seed``
+are misses: refitted once, never read as the wrong model). The folder is
 ``$ARCLOOP_CACHE_DIR/models`` (default ``~/.cache/arcloop/models``). Entries are written under a
 temporary name and renamed, so a reader never sees half of one.
 """

@@ -129,8 +129,8 @@ class SSVAE(ClassifierMixin, BaseEstimator):
             samples and the sample order of ``predict_proba_samples``. The campaign loop sets it
             (``set_params(random_state=...)``) before every fit.
         n_threads: torch threads while fitting and predicting (restored afterwards); None: leave as is.
-            Default 1: measured on the 2-core machine with other jobs running, one thread ≈ 40 ms per
-            training step, two threads 200–440 ms (oversubscription).
+            Default 1: on a 2-core machine with other jobs running, two threads per training step
+            are several times slower than one (oversubscription).
     """
 
     # Fitted state (set by ``fit`` and ``load``, never by ``__init__``, as scikit-learn requires).
@@ -199,7 +199,7 @@ class SSVAE(ClassifierMixin, BaseEstimator):
         Measured on the demo's data (64 labelled, 1,311 unlabelled; benchmarks/README.md, "Campaign"):
         the training loss still falls by ~5 % per 200 epochs at 600 (91 at 200, 75 at 600, 68 at
         1,000), so 200 left the latent frame half-trained and moving; the first fit is cached on disk
-        (the loop's ``train``), so its cost (~23 s) is paid once per seed and scenario. A warm refit at
+        (the loop's ``train``), so its cost is paid once per seed and scenario. A warm refit at
         the cold rate (3e-3) first *lowered* the ELBO of the dataset from −75 to −127 (a fresh Adam
         moves every weight by ~the learning rate), at 3e-4 it held −75 to −78 over 19 refits while the
         frame moved 8× less (Procrustes drift) than with the old 30-epoch refits. No validation set: the
