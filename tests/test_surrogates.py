@@ -420,3 +420,28 @@ def test_a_damaged_gp_warm_state_is_one_clear_error(damage: dict[str, np.ndarray
     GPSurrogate(space="descriptors").restore_warm_state(_GP_STATE)  # the undamaged state is accepted
     with pytest.raises(ArcloopError, match="gp state"):
         GPSurrogate(space="descriptors").restore_warm_state({**_GP_STATE, **damage})
+
+
+@pytest.mark.parametrize("name", ["forest", "gp", "ssvae"])
+def test_every_builtin_surrogate_is_a_scikit_learn_estimator_for_clone_and_set_params(name: str) -> None:
+    from sklearn.base import clone
+
+    surrogate = registry.get("surrogates", name, random_state=3)
+    copy = clone(surrogate)
+    assert copy is not surrogate and copy.get_params() == surrogate.get_params()
+    assert copy.set_params(random_state=5) is copy and copy.get_params()["random_state"] == 5
+    assert surrogate.get_params()["random_state"] == 3  # the original is untouched
+    assert copy.get_params(deep=False) == copy.get_params()
+
+
+def test_a_clone_of_a_fitted_forest_is_unfitted_and_refits_to_the_same_predictions() -> None:
+    from sklearn.base import clone
+
+    rng = np.random.default_rng(0)
+    X = rng.dirichlet(np.ones(30), size=40)
+    y = (X[:, 0] > X[:, 1]).astype(np.int64)
+    forest = registry.get("surrogates", "forest", random_state=1, n_estimators=20).fit(X, y)
+    copy = clone(forest)
+    with pytest.raises(ArcloopError, match="not fitted"):
+        copy.predict(X)
+    np.testing.assert_array_equal(copy.fit(X, y).predict(X)[1], forest.predict(X)[1])

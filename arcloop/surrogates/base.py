@@ -14,11 +14,11 @@ A surrogate is a plain estimator (scikit-learn style: hyper-parameters in ``__in
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from arcloop.errors import ArcloopError
 from arcloop.materials import validate_compositions
@@ -36,20 +36,16 @@ class Surrogate(Protocol):
 
     def predict(self, X: np.ndarray, z: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]: ...
 
-    def get_params(self) -> dict[str, Any]: ...
+    def get_params(self, deep: bool = True) -> dict[str, Any]: ...
 
     def diagnostics(self) -> dict[str, float]: ...
 
 
-class BaseSurrogate:
-    """``get_params`` from the ``__init__`` signature, input checks, an unfitted-model error."""
+class BaseSurrogate(BaseEstimator):
+    """A scikit-learn estimator (``get_params`` / ``set_params`` from the ``__init__`` signature, so
+    ``sklearn.base.clone`` works), input checks, an unfitted-model error."""
 
     name: ClassVar[str] = "surrogate"
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor arguments (scikit-learn's ``get_params(deep=False)``)."""
-        signature = inspect.signature(type(self).__init__)
-        return {p: getattr(self, p) for p in signature.parameters if p != "self"}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
