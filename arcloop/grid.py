@@ -25,11 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from arcloop import tracking
-from arcloop.campaign import steps
-from arcloop.campaign.run import DirectExecutor, drive, preflight
-from arcloop.campaign.setup import initial_state, prepare
+from arcloop.campaign.run import DirectExecutor, drive, fit_first_model, preflight
 from arcloop.campaign.state import latest_checkpoint, load_checkpoint, write_atomically
-from arcloop.config import CampaignConfig, validated
+from arcloop.config import CampaignConfig
 from arcloop.cores import one_core_per_campaign
 from arcloop.errors import ArcloopError
 
@@ -186,8 +184,7 @@ def first_fit_outcome(config: dict[str, Any]) -> dict[str, Any]:
     one_core_per_campaign()
     started, started_at = time.perf_counter(), time.time()
     try:
-        setup = prepare(validated(CampaignConfig, config).resolved())
-        steps.first_fit(setup, initial_state(setup))
+        fit_first_model(config)
         status, error = "ok", None
     except Exception as failure:  # the campaigns report it
         first_line = str(failure).splitlines()[0] if str(failure) else ""

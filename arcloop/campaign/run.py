@@ -149,6 +149,29 @@ class DirectExecutor:
         return step(*args)
 
 
+def checked_config(config: dict[str, Any] | CampaignConfig, asks_and_tells: bool = False) -> CampaignConfig:
+    """The config validated and resolved, its oracle fit for the way the campaign is driven (see
+    :func:`preflight`): the checks that read neither a state folder nor a store."""
+    campaign = (
+        config if isinstance(config, CampaignConfig) else validated(CampaignConfig, config)
+    ).resolved()
+    later = getattr(registry.factory("oracles", campaign.oracle.name), "answers_later", False)
+    if later and not asks_and_tells:
+        raise ArcloopError(
+            f"oracle {campaign.oracle.name!r}: its results come from your experiments; run the campaign "
+            f"with arcloop propose --state-dir {campaign.state_dir} and arcloop observe"
+        )
+    return campaign
+
+
+def fit_first_model(config: dict[str, Any] | CampaignConfig) -> None:
+    """Fit the campaign's iteration-0 SSVAE into the model cache, or find it there
+    (:func:`arcloop.campaign.steps.first_fit`): a benchmark does this once for the campaigns that
+    share it, before they start."""
+    setup = prepare(checked_config(config, asks_and_tells=True))
+    steps.first_fit(setup, initial_state(setup))
+
+
 def preflight(
     config: dict[str, Any] | CampaignConfig, resume: bool, asks_and_tells: bool = False
 ) -> tuple[CampaignConfig, CampaignSetup]:
@@ -156,16 +179,7 @@ def preflight(
 
     ``asks_and_tells``: the campaign is driven by ``propose`` / ``observe``
     (:mod:`arcloop.campaign.asktell`); only such a campaign may have an oracle that answers later."""
-    campaign = (
-        config if isinstance(config, CampaignConfig) else validated(CampaignConfig, config)
-    ).resolved()
-    if not asks_and_tells and getattr(
-        registry.factory("oracles", campaign.oracle.name), "answers_later", False
-    ):
-        raise ArcloopError(
-            f"oracle {campaign.oracle.name!r}: its results come from your experiments; run the campaign "
-            f"with arcloop propose --state-dir {campaign.state_dir} and arcloop observe"
-        )
+    campaign = checked_config(config, asks_and_tells)
     has_checkpoint = latest_checkpoint(campaign.state_dir) is not None
     if not resume and not has_checkpoint:
         record_config(campaign.state_dir, dump_yaml(campaign))  # the CLI has, unless called from code
