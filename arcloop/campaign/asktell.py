@@ -272,6 +272,21 @@ def _cell(value: str | None) -> str:
     return (value or "").strip()
 
 
+def result_row(where: str, item: str, status: str, value: str) -> ResultRow:
+    """One reported result, checked: an id; a status of ok (the default), failed or dropped; for
+    ``ok`` a :data:`RESULT_COLUMN` of 1 or 0, for the others none. ``where`` names it in an error."""
+    if not item:
+        raise ArcloopError(f"{where}: no id; copy it from the batch file")
+    status = status.lower() or OK
+    if status not in RESULT_STATUSES:
+        raise ArcloopError(f"{where}: status {status!r}; write ok, failed or dropped (or leave it empty)")
+    if status == OK and value not in ("0", "1"):
+        raise ArcloopError(f"{where}: {RESULT_COLUMN} {value!r}; write 1 (single phase) or 0 (not)")
+    if status != OK and value:
+        raise ArcloopError(f"{where}: status {status} carries no {RESULT_COLUMN}; leave that cell empty")
+    return ResultRow(where, item, status, int(value) if status == OK else -1)
+
+
 def read_results(path: Path) -> list[ResultRow]:
     """A results file: a CSV with the columns ``id`` and :data:`RESULT_COLUMN` (1 or 0), and
     optionally ``status`` (ok, failed, dropped). A row with neither a result nor a status is an item
@@ -296,16 +311,7 @@ def read_results(path: Path) -> list[ResultRow]:
         item, value, status = _cell(row.get("id")), _cell(row.get(RESULT_COLUMN)), _cell(row.get("status"))
         if not value and not status:
             continue
-        if not item:
-            raise ArcloopError(f"{where}: no id; copy it from the batch file")
-        status = status.lower() or OK
-        if status not in RESULT_STATUSES:
-            raise ArcloopError(f"{where}: status {status!r}; write ok, failed or dropped (or leave it empty)")
-        if status == OK and value not in ("0", "1"):
-            raise ArcloopError(f"{where}: {RESULT_COLUMN} {value!r}; write 1 (single phase) or 0 (not)")
-        if status != OK and value:
-            raise ArcloopError(f"{where}: status {status} carries no {RESULT_COLUMN}; leave that cell empty")
-        results.append(ResultRow(where, item, status, int(value) if status == OK else -1))
+        results.append(result_row(where, item, status, value))
     return results
 
 

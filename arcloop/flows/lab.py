@@ -22,7 +22,7 @@ from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
-from arcloop.campaign.asktell import ResultRow, observe_results, open_campaign, propose_batch
+from arcloop.campaign.asktell import ResultRow, observe_results, open_campaign, propose_batch, result_row
 from arcloop.campaign.run import update_run_record
 from arcloop.config import read_yaml
 from arcloop.errors import ArcloopError
@@ -45,18 +45,16 @@ class LabResults(RunInput):
 
 
 def result_rows(answer: LabResults) -> list[ResultRow]:
-    """The input as the rows a results file gives (an ``ok`` item needs its 1 or 0)."""
-    rows = []
-    for n, item in enumerate(answer.results, start=1):
-        where = f"flow input result {n}"
-        if item.status == "ok" and item.single_phase is None:
-            raise ArcloopError(f"{where}: {item.id} has status ok and no single_phase; give 1 or 0")
-        if item.status != "ok" and item.single_phase is not None:
-            raise ArcloopError(f"{where}: status {item.status} carries no single_phase")
-        rows.append(
-            ResultRow(where, item.id, item.status, -1 if item.single_phase is None else item.single_phase)
+    """The input as the rows a results file gives, checked the same way."""
+    return [
+        result_row(
+            f"flow input result {n}",
+            item.id,
+            item.status,
+            "" if item.single_phase is None else str(item.single_phase),
         )
-    return rows
+        for n, item in enumerate(answer.results, start=1)
+    ]
 
 
 def _config(config: dict[str, Any] | str) -> tuple[dict[str, Any], Path]:
